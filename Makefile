@@ -1,0 +1,31 @@
+# The two set-up commands: `make demo` runs the main job, `make test` runs everything CI runs.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint unit install-dev bench clean
+
+$(BIN)/kms-why: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(BIN)/kms-why
+	$(BIN)/kms-why demo
+
+lint: $(BIN)/kms-why
+	$(BIN)/ruff check bot handlers tests benchmarks
+	$(BIN)/mypy --strict bot handlers
+
+unit: $(BIN)/kms-why
+	$(BIN)/pytest -q -p no:cacheprovider
+
+test: lint unit
+
+bench: $(BIN)/kms-why
+	$(BIN)/python benchmarks/engine.py
+	$(BIN)/python benchmarks/parse.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache

@@ -1,0 +1,85 @@
+"""A diagnosis: the public shape of `kms-why explain --json` and `kms-why demo --json` (interfaces.md)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.parse.models import Denial
+
+Layer = Literal[
+    "identity",
+    "key_policy",
+    "grants",
+    "scp",
+    "rcp",
+    "permissions_boundary",
+    "session",
+    "vpc_endpoint",
+    "key_state",
+]
+Verdict = Literal["allow", "explicit_deny", "implicit_deny"]
+FixKind = Literal["key_policy_patch", "iam_policy_patch", "org_policy_change", "reencrypt", "other"]
+
+
+class Cause(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    catalogue: int  # row of kms-evaluation.md §4, 0 when none fits
+    code: str  # stable slug
+    summary: str  # one sentence a person reads
+
+
+class Lock(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    layer: Layer
+    allows: bool | None  # None: could not be seen
+    policy: str | None = None  # ARN or name of the deciding policy
+    statement: str | None = None  # Sid or 0-based index
+    explain: str | None = None
+
+
+class Fix(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: FixKind
+    summary: str
+    diff: str | None = None
+    policy_sha256_before: str | None = None
+    verified: bool = False
+    # For a key-policy patch: the complete policy to put, and where.
+    key_arn: str | None = None
+    policy_after: dict[str, Any] | None = None
+    statement: dict[str, Any] | None = None  # the IAM statement to add, for iam_policy_patch
+    commands: tuple[str, ...] = ()  # AWS CLI commands to apply or verify
+    blast_radius: str | None = None
+
+
+class Diagnosis(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    denial: Denial
+    verdict: Verdict
+    cause: Cause
+    locks: tuple[Lock, ...]
+    unseen: tuple[str, ...] = ()
+    unseen_details: tuple[str, ...] = ()  # one sentence per unseen item: what, why, what would help
+    fixes: tuple[Fix, ...] = ()
+    inferred: tuple[str, ...] = ()  # facts recovered from CloudTrail rather than the paste
+    cross_account: bool = False
+    principal_account: str | None = None
+    key_account: str | None = None
+    key_manager: Literal["CUSTOMER", "AWS"] | None = None
+    question: str | None = None  # a question back to the user (e.g. a redacted account id)
+    aws_calls: int = 0
+    round_trips: int = 0
+    notes: tuple[str, ...] = Field(default=())
+
+    def public_json(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json")
+        data["denial"] = self.denial.model_dump(
+            mode="json", exclude={"error_code", "policy_arn", "message"}
+        )
+        return data
