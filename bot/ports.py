@@ -30,10 +30,15 @@ class ThreadView(BaseModel):
 
 
 class ThreadReplies(Protocol):
-    """Idempotent by `analysis_id`: showing the same analysis twice updates the one message."""
+    """What the worker asks of Slack. The worker keeps the message ts in Redis and passes it back."""
 
-    def show(self, place: SlackPlace, view: ThreadView) -> str:
-        """Post (first time) or update (afterwards) the analysis message; returns its ts."""
+    def show(self, place: SlackPlace, view: ThreadView, ts: str | None) -> str:
+        """Update the message `ts`, or post one when `ts` is None; returns the message ts.
+
+        With `ts` None, first look in the thread for a message of ours carrying this `analysis_id`
+        in its metadata (a worker may have died between posting and recording the ts), so that a
+        job that runs twice still leaves one message.
+        """
         ...
 
     def tell_privately(self, place: SlackPlace, user_id: str, text: str) -> None:
