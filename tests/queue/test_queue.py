@@ -1,0 +1,97 @@
+"""The job queue on a real Redis: dedupe, at-least-once delivery, redelivery of a dead worker's job."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis
+
+from bot.jobs import AnalyseJob, DecisionJob, SlackPlace
+from bot.queue import JobQueue, QueueUnavailable
+
+PLACE = SlackPlace(channel_id="C1", thread_ts="1.1", user_id="U1")
+
+
+def _job(job_id: str = "Ev1") -> AnalyseJob:
+    return AnalyseJob(job_id=job_id, request_id="r1", text="AccessDenied kms:Decrypt", place=PLACE)
+
+
+def test_enqueue_dedupes_by_job_id(redis_client: redis.Redis, prefix: str) -> None:
+    queue = JobQueue(redis_client, prefix=prefix)
+    assert queue.enqueue(_job("Ev1")) is True
+    assert queue.enqueue(_job("Ev1")) is False
+    assert queue.enqueue(_job("Ev2")) is True
+    assert queue.waiting_count() == 2
+
+
+def test_receive_returns_the_job_and_ack_removes_it(redis_client: redis.Redis, prefix: str) -> None:
+    queue = JobQueue(redis_client, prefix=prefix)
+    decision = DecisionJob(job_id="d1", request_id="r", proposal_id="p-1", action="apply", user_id="U2")
+    queue.enqueue(decision)
+    delivery = queue.receive("w1", block_ms=10)
+    assert delivery is not None
+    assert delivery.job == decision
+    assert delivery.deliveries == 1
+    assert queue.pending_count() == 1
+    queue.ack(delivery)
+    assert queue.pending_count() == 0
+    assert queue.receive("w1", block_ms=10) is None
+
+
+def test_unacked_job_of_a_silent_worker_is_redelivered_after_idle(
+    redis_client: redis.Redis, prefix: str
+) -> None:
+    queue = JobQueue(redis_client, prefix=prefix, redeliver_idle_ms=200)
+    queue.enqueue(_job())
+    first = queue.receive("dead-worker", block_ms=10)
+    assert first is not None
+    assert queue.receive("w2", block_ms=10) is None  # not idle long enough yet
+    time.sleep(0.3)
+    second = queue.receive("w2", block_ms=10)
+    assert second is not None
+    assert second.message_id == first.message_id
+    assert second.deliveries == 2
+
+
+def test_touch_keeps_a_live_workers_job_from_being_reclaimed(redis_client: redis.Redis, prefix: str) -> None:
+    queue = JobQueue(redis_client, prefix=prefix, redeliver_idle_ms=300)
+    queue.enqueue(_job())
+    first = queue.receive("busy", block_ms=10)
+    assert first is not None
+    for _ in range(4):
+        time.sleep(0.15)
+        queue.touch(first, "busy")
+    assert queue.receive("other", block_ms=10) is None
+
+
+def test_hand_back_makes_the_job_available_at_once_without_counting(
+    redis_client: redis.Redis, prefix: str
+) -> None:
+    queue = JobQueue(redis_client, prefix=prefix)
+    queue.enqueue(_job())
+    first = queue.receive("stopping", block_ms=10)
+    assert first is not None
+    queue.hand_back(first)
+    again = queue.receive("other", block_ms=10)
+    assert again is not None
+    assert again.job == first.job
+    assert again.deliveries == 1
+    assert queue.pending_count() == 1
+
+
+def test_malformed_entry_is_dropped_not_fatal(redis_client: redis.Redis, prefix: str) -> None:
+    queue = JobQueue(redis_client, prefix=prefix)
+    queue.ensure_group()
+    redis_client.xadd(queue.stream, {"job": b"{not json"})
+    queue.enqueue(_job())
+    assert queue.receive("w", block_ms=10) is None  # the bad entry is acknowledged and skipped
+    delivery = queue.receive("w", block_ms=10)
+    assert delivery is not None and delivery.job.job_id == "Ev1"
+
+
+def test_redis_down_raises_queue_unavailable_and_ping_is_false() -> None:
+    queue = JobQueue.from_url("redis://127.0.0.1:1/0")
+    with pytest.raises(QueueUnavailable):
+        queue.enqueue(_job())
+    assert queue.ping() is False
