@@ -1,0 +1,234 @@
+"""Sessions into the accounts an analysis involves: the reader role (and the writer role to apply).
+
+One `SessionFactory` per process: it caches each role's temporary credentials until shortly before
+they expire, so a warm analysis assumes nothing. Cached credentials keep the session name of the
+request that first assumed them (CloudTrail shows that one); the writer role is assumed afresh for
+every apply so that each change is traceable to its request. Clients are made here only, with
+botocore's adaptive retry mode, and every call they make is counted by `bot.aws.trace`.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import botocore.loaders
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bot.aws.trace import gather, record_call
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudtrail.client import CloudTrailClient
+    from mypy_boto3_iam.client import IAMClient
+    from mypy_boto3_kms.client import KMSClient
+    from mypy_boto3_organizations.client import OrganizationsClient
+    from mypy_boto3_sts.client import STSClient
+
+CLIENT_CONFIG = Config(
+    retries={"mode": "adaptive", "max_attempts": 6},
+    connect_timeout=5,
+    read_timeout=20,
+    max_pool_connections=32,
+)
+REFRESH_MARGIN = timedelta(minutes=5)
+ClientHook = Callable[[str, str, Any], None]  # (account, service, client): tests attach stubs here
+
+
+def role_session_name(request_id: str) -> str:
+    """`kms-why-<request id>`, reduced to what STS accepts (2–64 chars of `[\\w+=,.@-]`)."""
+    cleaned = re.sub(r"[^\w+=,.@-]", "-", request_id)
+    return f"kms-why-{cleaned}"[:64]
+
+
+def role_arn(account: str, role_name: str) -> str:
+    return role_name if role_name.startswith("arn:") else f"arn:aws:iam::{account}:role/{role_name}"
+
+
+class AssumeRoleError(Exception):
+    """The role could not be assumed: `code` is AWS's error code (`AccessDenied`, …) or `NoCredentials`."""
+
+    def __init__(self, role_arn: str, code: str, message: str) -> None:
+        super().__init__(f"could not assume {role_arn}: {code}: {message}")
+        self.role_arn = role_arn
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class _Credentials:
+    access_key: str
+    secret_key: str
+    token: str
+    expiration: datetime
+
+
+class AccountSession:
+    """Clients for one account through one role's temporary credentials (thread-safe)."""
+
+    def __init__(self, account: str, role_arn: str, session: boto3.Session, expiration: datetime | None,
+                 factory: SessionFactory) -> None:
+        self.account = account
+        self.role_arn = role_arn
+        self.expiration = expiration
+        self._session = session
+        self._factory = factory
+        self._lock = threading.Lock()
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    def _client(self, service: str, region: str | None) -> Any:
+        where = (service, region or self._factory.settings.aws_default_region)
+        with self._lock:  # boto3 sessions are not thread-safe; their clients are
+            client = self._clients.get(where)
+            if client is None:
+                client = self._session.client(
+                    service, region_name=where[1], endpoint_url=self._factory.endpoint_url,  # type: ignore[call-overload]
+                    config=CLIENT_CONFIG,
+                )
+                self._clients[where] = client
+                if self._factory.on_client is not None:
+                    self._factory.on_client(self.account, service, client)
+        return client
+
+    def kms(self, region: str) -> KMSClient:
+        client: KMSClient = self._client("kms", region)
+        return client
+
+    def iam(self) -> IAMClient:
+        client: IAMClient = self._client("iam", None)
+        return client
+
+    def cloudtrail(self, region: str) -> CloudTrailClient:
+        client: CloudTrailClient = self._client("cloudtrail", region)
+        return client
+
+    def organizations(self) -> OrganizationsClient:
+        client: OrganizationsClient = self._client("organizations", None)
+        return client
+
+
+class SessionFactory:
+    """Assumes kms-why's roles from the ambient (base) credentials and caches the reader sessions."""
+
+    def __init__(self, settings: Settings, *, base_session: boto3.Session | None = None,
+                 endpoint_url: str | None = None, on_client: ClientHook | None = None,
+                 now: Callable[[], datetime] | None = None) -> None:
+        self.settings = settings
+        self.endpoint_url = endpoint_url  # None: boto3 honours AWS_ENDPOINT_URL itself
+        self.on_client = on_client
+        self._given_base = base_session
+        self._now = now or (lambda: datetime.now(UTC))
+        self._lock = threading.Lock()
+        self._role_locks: dict[tuple[str, str | None], threading.Lock] = {}
+        self._cache: dict[tuple[str, str | None], AccountSession] = {}
+        self._base: AccountSession | None = None
+        self._loader: botocore.loaders.Loader | None = None
+
+    def _new_session(self, credentials: _Credentials | None) -> boto3.Session:
+        core = botocore.session.get_session()
+        core.register("before-parameter-build", record_call)
+        with self._lock:
+            if self._loader is None:
+                self._loader = botocore.loaders.create_loader()
+        # Sharing the loader spares every new session from parsing the service models again.
+        core.register_component("data_loader", self._loader)
+        base = self._given_base
+        if credentials is None:
+            if base is not None:
+                frozen = base.get_credentials()
+                if frozen is not None:
+                    ro = frozen.get_frozen_credentials()
+                    return boto3.Session(ro.access_key, ro.secret_key, ro.token, base.region_name, core)
+            return boto3.Session(botocore_session=core, region_name=self.settings.aws_default_region)
+        return boto3.Session(credentials.access_key, credentials.secret_key, credentials.token,
+                             self.settings.aws_default_region, core)
+
+    def base(self) -> AccountSession:
+        """The ambient identity (the bot's own): only STS is called with it."""
+        if self._base is None:
+            session = self._new_session(None)
+            with self._lock:
+                if self._base is None:
+                    self._base = AccountSession("", "", session, None, self)
+        return self._base
+
+    def _assume(self, arn: str, request_id: str, external_id: str | None) -> AccountSession:
+        kwargs: dict[str, Any] = {"ExternalId": external_id} if external_id else {}
+        try:
+            sts: STSClient = self.base()._client("sts", self.settings.aws_default_region)
+            creds = sts.assume_role(RoleArn=arn, RoleSessionName=role_session_name(request_id), **kwargs)[
+                "Credentials"]
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise AssumeRoleError(arn, error.get("Code", "Unknown"), error.get("Message", str(exc))) from exc
+        except BotoCoreError as exc:
+            code = type(exc).__name__.removesuffix("Error")
+            raise AssumeRoleError(arn, code, str(exc)) from exc
+        expiration = creds["Expiration"]
+        if expiration.tzinfo is None:
+            expiration = expiration.replace(tzinfo=UTC)
+        session = self._new_session(
+            _Credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], expiration)
+        )
+        return AccountSession(arn.split(":")[4], arn, session, expiration, self)
+
+    def _cached(self, arn: str, request_id: str) -> AccountSession:
+        key = (arn, self.settings.reader_external_id)
+        with self._lock:
+            role_lock = self._role_locks.setdefault(key, threading.Lock())
+        with role_lock:  # one AssumeRole per role even when many threads ask at once
+            cached = self._cache.get(key)
+            if cached is not None and cached.expiration is not None \
+                    and cached.expiration - REFRESH_MARGIN > self._now():
+                return cached
+            fresh = self._assume(arn, request_id, self.settings.reader_external_id)
+            self._cache[key] = fresh
+            return fresh
+
+    def reader(self, account: str, request_id: str) -> AccountSession:
+        """The reader role in `account` (cached). Raises `AssumeRoleError`."""
+        return self._cached(role_arn(account, self.settings.reader_role), request_id)
+
+    def org_reader(self, request_id: str) -> AccountSession | None:
+        """The role `KMS_WHY_ORG_ROLE_ARN` names (cached), or None when it is not set."""
+        arn = self.settings.org_role_arn
+        return self._cached(arn, request_id) if arn else None
+
+    def writer(self, account: str, request_id: str) -> AccountSession:
+        """The writer role in `account`, assumed afresh for this request. Raises `AssumeRoleError`."""
+        return self._assume(role_arn(account, self.settings.writer_role), request_id,
+                            self.settings.reader_external_id)
+
+    def readers(self, accounts: Iterable[str], request_id: str
+                ) -> dict[str, AccountSession | AssumeRoleError]:
+        """The reader role in each account, assumed in parallel; failures are returned, not raised."""
+        wanted = sorted(set(accounts))
+
+        def one(account: str) -> Callable[[], AccountSession | AssumeRoleError]:
+            def run() -> AccountSession | AssumeRoleError:
+                try:
+                    return self.reader(account, request_id)
+                except AssumeRoleError as exc:
+                    return exc
+            return run
+
+        with ThreadPoolExecutor(max_workers=max(1, len(wanted))) as pool:
+            return dict(zip(wanted, gather(pool, [one(a) for a in wanted]), strict=True))
+
+    def base_identity_arn(self) -> str | None:
+        """The bot's own identity as a principal ARN (a role for a session), for remedy statements."""
+        try:
+            sts: STSClient = self.base()._client("sts", self.settings.aws_default_region)
+            arn = sts.get_caller_identity()["Arn"]
+        except (ClientError, BotoCoreError):
+            return None
+        match = re.fullmatch(r"arn:([\w-]+):sts::(\d{12}):assumed-role/([^/]+)/.+", arn)
+        return f"arn:{match[1]}:iam::{match[2]}:role/{match[3]}" if match else arn
