@@ -1,0 +1,61 @@
+"""ARN tokens as people paste them: verbatim, redactions kept, surrounding punctuation trimmed."""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+# An ARN runs until whitespace, a quote, a comma, a pipe or a backslash (a leftover escape). Brackets
+# stay inside because redactions use them (`<account-id>`, `{account}`, `[REDACTED]`); unbalanced
+# closing ones are trimmed afterwards.
+ARN_RE = re.compile(r"arn:[^\s\"'`,|\\]{1,2048}")
+_TRAILING = ".,;:!?)]}>"
+_PAIRS = {")": "(", "]": "[", "}": "{", ">": "<"}
+
+
+class Arn(NamedTuple):
+    text: str
+    service: str
+    region: str
+    account: str
+    resource: str
+
+
+def clean(token: str) -> str:
+    """Trim sentence punctuation and unbalanced closing brackets from the end of a pasted token."""
+    while token and token[-1] in _TRAILING:
+        last = token[-1]
+        opener = _PAIRS.get(last)
+        if opener is not None and token.count(opener) >= token.count(last):
+            break
+        token = token[:-1]
+    return token
+
+
+def split(text: str) -> Arn | None:
+    parts = text.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn":
+        return None
+    return Arn(text, parts[2].lower(), parts[3], parts[4], parts[5])
+
+
+def find_all(text: str) -> list[Arn]:
+    found: list[Arn] = []
+    for match in ARN_RE.finditer(text):
+        arn = split(clean(match.group()))
+        if arn is not None:
+            found.append(arn)
+    return found
+
+
+def is_kms_key(arn: Arn) -> bool:
+    return arn.service == "kms" and arn.resource.startswith(("key/", "alias/"))
+
+
+def key_id(arn: Arn) -> str | None:
+    """The part after `key/`, or the alias itself (`alias/…`) when the ARN names an alias."""
+    if arn.resource.startswith("key/"):
+        return arn.resource[4:] or None
+    if arn.resource.startswith("alias/"):
+        return arn.resource
+    return None

@@ -1,0 +1,127 @@
+"""SDK and tool wrappers around an error message: who returned it, for which call, with which code.
+
+A paste is cut into error units (one wrapper and what it wraps); each unit's wrappers are read once to
+give the context every finding inside it shares. The outermost wrapper names the service that
+returned the error, which is the one that called KMS on the user's behalf.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.parse.service_names import service_prefix
+
+# Where a new error begins: a blank line, a new SDK/CLI error, a new Terraform diagnostic, a new
+# CloudTrail record. Literal-led alternatives keep the scan linear.
+_BOUNDARY = re.compile(
+    r"\n[ \t]*\n|(?=An error occurred \()|(?=A client error \()|(?<=\n)(?=Error: )"
+    r"|(?=\{\s{0,8}\"eventVersion\")"
+)
+_BOTO = re.compile(
+    r"(?:An error occurred|A client error) \((?P<code>[^()\s]{1,120})\)(?: occurred)? when calling the "
+    r"(?P<op>[A-Za-z0-9]{1,80}) operation"
+)
+_GO_V2 = re.compile(r"operation error (?P<svc>[A-Za-z0-9][A-Za-z0-9 .-]{0,40}?): (?P<op>[A-Za-z0-9]{1,80}),")
+_GO_V2_CODE = re.compile(r"api error (?P<code>[A-Za-z0-9_.]{1,120}):")
+_JAVA = re.compile(
+    r"\(Service: (?P<svc>[^;,()\n]{1,60})[;,] ?Status Code: \d{3}[;,] ?Error Code: (?P<code>[^;,()\s]{1,120})"
+)
+_JS_CLIENT = re.compile(r"@aws-sdk/client-(?P<svc>[a-z0-9-]{1,40})")
+_DOTNET = re.compile(r"Amazon\.(?P<svc>[A-Za-z0-9]{1,60})\.Model\.(?P<code>[A-Za-z0-9]{1,120})")
+_JAVA_PKG = re.compile(
+    r"(?:com\.amazonaws\.services|software\.amazon\.awssdk\.services)\.(?P<svc>[a-z0-9]{1,40})\.model\."
+    r"(?P<code>[A-Za-z0-9]{1,120})"
+)
+_TRAIL_SOURCE = re.compile(r"\"?eventSource\"?\s{0,4}:\s{0,4}\"?(?P<svc>[a-z0-9-]{1,40})\.amazonaws\.com")
+_TRAIL_NAME = re.compile(r"\"?eventName\"?\s{0,4}:\s{0,4}\"?(?P<op>[A-Za-z0-9]{1,80})")
+_TRAIL_CODE = re.compile(r"\"?errorCode\"?\s{0,4}:\s{0,4}\"?(?P<code>[A-Za-z0-9_.:]{1,120})")
+_TRAIL_REGION = re.compile(
+    r"\"?awsRegion\"?\s{0,4}:\s{0,4}\"?(?P<region>[a-z]{2}(?:-[a-z]{2,4})?-[a-z]{2,12}-\d)"
+)
+_INVOKED_BY = re.compile(r"\"?invokedBy\"?\s{0,4}:\s{0,4}\"?(?P<svc>[a-z0-9-]{1,40})\.amazonaws\.com")
+_TERRAFORM = re.compile(
+    r"Error: (?:error )?(?:creating|reading|updating|deleting|putting|getting|listing|waiting for|"
+    r"setting|tagging|associating|encrypting|decrypting|uploading|modifying|enabling|disabling) "
+    r"(?P<noun>[A-Z][A-Za-z0-9]{1,20}(?: [A-Z][A-Za-z0-9]{1,20}){0,2})"
+)
+
+
+@dataclass
+class Context:
+    """What the wrappers of one error unit say about the failing call."""
+
+    service: str | None = None
+    operation: str | None = None
+    error_code: str | None = None
+    region: str | None = None
+
+
+def units(text: str) -> list[tuple[int, int]]:
+    """Spans of the error units in `text`, in order, covering it entirely."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        cut = match.start()
+        if cut > start:
+            spans.append((start, cut))
+            start = cut
+    spans.append((start, len(text)))
+    return spans
+
+
+def _first(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    return pattern.search(text)
+
+
+def read(text: str) -> Context:
+    """The context the wrappers in one unit give; outermost wrapper first."""
+    context = Context()
+    terraform = _first(_TERRAFORM, text)
+    if terraform is not None:
+        context.service = service_prefix(terraform.group("noun"), loose=True)
+    boto = _first(_BOTO, text)
+    if boto is not None:
+        context.operation = boto.group("op")
+        context.error_code = boto.group("code")
+    go = _first(_GO_V2, text)
+    if go is not None:
+        context.service = context.service or service_prefix(go.group("svc"))
+        context.operation = context.operation or go.group("op")
+        code = _GO_V2_CODE.search(text, go.end())
+        if code is not None and context.error_code is None:
+            context.error_code = code.group("code")
+    javas = list(_JAVA.finditer(text))
+    if javas:
+        # Java appends the outer exception's suffix after the inner one: the last names the outermost.
+        outer = [m for m in javas if service_prefix(m.group("svc")) not in (None, "kms")]
+        chosen = outer[-1] if outer else javas[-1]
+        context.service = context.service or service_prefix(chosen.group("svc"))
+        context.error_code = context.error_code or chosen.group("code")
+    for pattern in (_JAVA_PKG, _DOTNET):
+        package = _first(pattern, text)
+        if package is not None:
+            context.service = context.service or service_prefix(package.group("svc"))
+            context.error_code = context.error_code or package.group("code")
+    client = _first(_JS_CLIENT, text)
+    if client is not None:
+        context.service = context.service or service_prefix(client.group("svc"))
+    _read_cloudtrail(text, context)
+    return context
+
+
+def _read_cloudtrail(text: str, context: Context) -> None:
+    source = _first(_TRAIL_SOURCE, text)
+    if source is None:
+        return
+    invoked = _first(_INVOKED_BY, text)
+    context.service = context.service or service_prefix((invoked or source).group("svc"))
+    name = _first(_TRAIL_NAME, text)
+    if name is not None and context.operation is None and invoked is None:
+        context.operation = name.group("op")
+    code = _first(_TRAIL_CODE, text)
+    if code is not None and context.error_code is None:
+        context.error_code = code.group("code")
+    region = _first(_TRAIL_REGION, text)
+    if region is not None:
+        context.region = region.group("region")
