@@ -56,6 +56,8 @@ class SimulationDocument(BaseModel):
     grants: list[Json] = Field(default_factory=list)
     vpc_endpoint_policy: Json | None = None
     key: KeyFacts = Field(default_factory=KeyFacts)
+    # The organization's management account: SCPs do not restrict its principals, RCPs not its keys.
+    management_account: str | None = None
 
 
 class FailingCheck(BaseModel):
@@ -67,6 +69,9 @@ class FailingCheck(BaseModel):
     policy_index: int | None = None
     level: int | None = None  # SCP/RCP level, 0 = organization root
     explain: str | None = None
+    # Set for KMS overlays (policy_type key_policy): aws_managed_cross_account, aws_managed_direct_use,
+    # not_cross_account_capable (kms-evaluation.md §2.35).
+    reason: str | None = None
 
 
 class MatchedStatement(BaseModel):
@@ -94,6 +99,7 @@ class StatementMiss(BaseModel):
     key: str | None = None
     expected: tuple[str, ...] = ()
     actual: tuple[str, ...] | None = None  # None: the key is absent from the request
+    level: int | None = None  # SCP/RCP level of the policy, 0 = organization root
 
 
 class LayerResult(BaseModel):
@@ -135,4 +141,6 @@ class SimulationResult(BaseModel):
         return next((layer for layer in self.layers if layer.layer == name), None)
 
     def public_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", include={"decision", "failing_checks", "matched"}, exclude_none=True)
+        return self.model_dump(
+            mode="json", include={"decision", "failing_checks", "matched"}, exclude_none=True
+        )

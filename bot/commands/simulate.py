@@ -1,0 +1,77 @@
+"""`kms-why simulate FILE` (interfaces.md): a simulation document in, the result JSON out.
+
+Single document: malformed input (bad JSON, a wrong type, an unknown field, a malformed policy) raises
+`UserError` with one line naming where it is; the CLI prints it and exits 2.
+
+`--jsonl`: one document per stdin line, one result per line, same order. A bad line prints
+`{"error": "line N: …"}` in its place and processing goes on; at the end, if any line was bad, a
+`UserError` ("N of M lines were bad") makes the CLI exit 2. Blank lines are skipped (no output).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TextIO
+
+from pydantic import ValidationError
+
+from bot.errors import UserError
+from bot.policy import evaluate
+from bot.policy.simulation import SimulationDocument
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "document"
+    if first["type"] == "json_invalid":
+        return (
+            f"invalid JSON: {first['ctx'].get('error', first['msg']) if first.get('ctx') else first['msg']}"
+        )
+    if first["type"] == "extra_forbidden":
+        return f"unknown field {where!r}"
+    if first["type"] == "missing":
+        return f"missing field {where!r}"
+    return f"{where}: {first['msg']}"
+
+
+def _parse(text: str) -> SimulationDocument:
+    try:
+        return SimulationDocument.model_validate_json(text)
+    except ValidationError as error:
+        raise UserError(_describe(error)) from None
+
+
+def _result_line(text: str) -> str:
+    result = evaluate(_parse(text))
+    return json.dumps(result.public_json(), separators=(",", ":"))
+
+
+def _read(file: str, stdin: TextIO) -> str:
+    if file == "-":
+        return stdin.read()
+    try:
+        return Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"cannot read {file}: {error}") from None
+
+
+def run(file: str, stdin: TextIO, stdout: TextIO, *, jsonl: bool) -> None:
+    if not jsonl:
+        result = evaluate(_parse(_read(file, stdin)))
+        stdout.write(json.dumps(result.public_json(), indent=2) + "\n")
+        return
+    source = stdin if file == "-" else _read(file, stdin).splitlines()
+    bad = total = 0
+    for number, line in enumerate(source, start=1):
+        if not line.strip():
+            continue
+        total += 1
+        try:
+            stdout.write(_result_line(line) + "\n")
+        except UserError as error:
+            bad += 1
+            stdout.write(json.dumps({"error": f"line {number}: {error}"}) + "\n")
+    stdout.flush()
+    if bad:
+        raise UserError(f"{bad} of {total} lines were bad")

@@ -1,0 +1,82 @@
+"""The request context: case-insensitive keys, string values, plus what the principal and resource imply.
+
+Values are tuples of strings (JSON booleans become `true`/`false`, numbers their decimal text); a list
+value is a multi-valued key. `None` or a key that is not given is absent. The engine adds, unless the
+document gives them (or lists them as unknown):
+- `aws:PrincipalArn` (the role ARN for a session), `aws:PrincipalAccount`, `kms:CallerAccount`
+  (interfaces.md), `aws:ResourceAccount` (the key ARN's account);
+- `aws:username` for IAM users and `aws:PrincipalIsAWSService` (`true` for service principals, else
+  `false`), `aws:PrincipalServiceName` for service principals: AWS always sets these (§2.7);
+- `kms:EncryptionContextKeys` from the `kms:EncryptionContext:<k>` pairs, when there are any (§2.12).
+`kms:EncryptionContext:<k>` keys keep their original spelling too, for grant constraints, which compare
+context keys case-sensitively.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.policy.document import PolicyError, _scalar
+from bot.policy.principals import Caller
+
+EC_PREFIX = "kms:encryptioncontext:"
+Values = tuple[str, ...]
+
+
+@dataclass(slots=True)
+class Context:
+    values: dict[str, Values] = field(default_factory=dict)
+    encryption_context: dict[str, str] = field(default_factory=dict)
+
+    def get(self, key_lower: str) -> Values | None:
+        return self.values.get(key_lower)
+
+    def single(self, key_lower: str) -> str | None:
+        """A policy variable's value: only single-valued keys resolve."""
+        found = self.values.get(key_lower)
+        return found[0] if found is not None and len(found) == 1 else None
+
+
+def normalise_value(key: str, value: Any) -> Values | None:
+    if value is None:
+        return None
+    try:
+        if isinstance(value, list):
+            return tuple(_scalar(item, f"request.context[{key!r}]") for item in value)
+        return (_scalar(value, f"request.context[{key!r}]"),)
+    except ValueError as error:
+        raise PolicyError(str(error)) from None
+
+
+def build_context(
+    given: Mapping[str, Any], caller: Caller, resource_account: str | None, unknown: frozenset[str]
+) -> Context:
+    context = Context()
+    for key, value in given.items():
+        values = normalise_value(key, value)
+        lower = key.lower()
+        if lower in unknown or values is None:
+            continue
+        context.values[lower] = values
+        if lower.startswith(EC_PREFIX) and len(values) == 1:
+            context.encryption_context[key[len(EC_PREFIX) :]] = values[0]
+    implied: dict[str, str | None] = {
+        "aws:principalarn": caller.principal_arn,
+        "aws:principalaccount": caller.account,
+        "kms:calleraccount": caller.account,
+        "aws:resourceaccount": resource_account,
+        "aws:principalisawsservice": "true" if caller.kind == "service" else "false",
+    }
+    if caller.kind == "user":
+        implied["aws:username"] = caller.name
+    if caller.kind == "service":
+        implied["aws:principalservicename"] = caller.arn
+    for key, value in implied.items():
+        if value is not None and key not in context.values and key not in unknown:
+            context.values[key] = (value,)
+    keys_key = "kms:encryptioncontextkeys"
+    if context.encryption_context and keys_key not in context.values and keys_key not in unknown:
+        context.values[keys_key] = tuple(context.encryption_context)
+    return context
