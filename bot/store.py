@@ -71,6 +71,8 @@ class DeadLetter(BaseModel):
 class KeyBusy(Exception):
     """Another worker holds the key's lock for longer than we are willing to wait."""
 
+    transient = True
+
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,252 @@
+"""An approver's decision on a proposal, carried out by the worker: apply, revert or reject.
+
+The approval rules are checked again here, under the per-key lock, on a freshly read proposal: the
+button and the modal were checked by the web process, but two approvers may race, a proposal may
+expire while the modal is open, and a job may run twice. Applying goes:
+1. refuse unless the live key policy still equals, as parsed JSON, the policy the patch came from;
+2. record the intent (and the live policy, for a later revert) before PutKeyPolicy;
+3. put the policy with the writer role (lockout safety check on) and read it back;
+4. mark the proposal, write the audit record, redraw the thread message.
+A retry that finds the intent recorded compares the live policy with the patched one: equal means the
+interrupted attempt already applied it, so only step 4 remains and nothing is put twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.approval import (
+    DecisionAction,
+    Proposal,
+    ProposalState,
+    approval_refusal,
+    live_policy_matches,
+    stale_policy_message,
+)
+from bot.jobs import DecisionJob, SlackPlace
+from bot.ports import ThreadReplies, ThreadState, ThreadView
+from bot.settings import Settings
+from bot.store import AnalysisRecord, AuditRecord, Store
+
+log = logging.getLogger(__name__)
+
+
+class PutResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    aws_request_id: str
+    policy_read_back: dict[str, Any]
+
+
+class KeyPolicies(Protocol):
+    """Reads and writes a key policy with the writer role in the key's account and region."""
+
+    def read(self, key_arn: str, *, request_id: str) -> dict[str, Any]: ...
+
+    def put(
+        self, key_arn: str, policy: dict[str, Any], *, expected_sha256: str, request_id: str
+    ) -> PutResult: ...
+
+
+class StalePolicy(Exception):
+    """The writer's own re-read found a policy other than the expected one: nothing was put."""
+
+
+class ReadBackMismatch(Exception):
+    """PutKeyPolicy succeeded but reading back gave another policy."""
+
+
+_DONE_STATE: dict[DecisionAction, ProposalState] = {
+    "apply": "applied",
+    "reject": "rejected",
+    "revert": "reverted",
+}
+_VERB = {"apply": "Applied", "reject": "Rejected", "revert": "Reverted"}
+_THREAD_STATE: dict[DecisionAction, ThreadState] = {
+    "apply": "applied",
+    "reject": "rejected",
+    "revert": "reverted",
+}
+
+
+def mrkdwn_safe(text: str) -> str:
+    """User-written text inside a status line: no `<!channel>`, no links, no mentions."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_permalink(channel_id: str, ts: str | None) -> str:
+    if not ts:
+        return f"https://slack.com/archives/{channel_id}"
+    return f"https://slack.com/archives/{channel_id}/p{ts.replace('.', '')}"
+
+
+class Decisions:
+    """Carries out DecisionJobs. `group_members` are users the web process found in approver groups."""
+
+    def __init__(
+        self,
+        store: Store,
+        replies: ThreadReplies,
+        key_policies: KeyPolicies,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._store = store
+        self._replies = replies
+        self._keys = key_policies
+        self._settings = settings
+        self._clock = clock
+
+    def handle(self, job: DecisionJob) -> str:
+        """Carry out the decision; returns the outcome (applied, stale, refused, ...) for metrics."""
+        first = self._store.get_proposal(job.proposal_id)
+        if first is None:
+            log.warning("decision on unknown or long-expired proposal %s", job.proposal_id)
+            return "unknown"
+        with self._store.key_lock(first.key_arn):
+            proposal = self._store.get_proposal(job.proposal_id) or first
+            return self._decide(job, proposal)
+
+    def _place(self, proposal: Proposal) -> SlackPlace:
+        record = self._store.get_analysis(proposal.analysis_id)
+        if record is not None:
+            return record.place
+        return SlackPlace(
+            channel_id=proposal.channel_id, thread_ts=proposal.thread_ts, user_id=proposal.requester_id
+        )
+
+    def _decide(self, job: DecisionJob, proposal: Proposal) -> str:
+        place = self._place(proposal)
+        if proposal.decided_by == job.user_id and proposal.state == _DONE_STATE[job.action]:
+            # This very decision already completed (the job ran twice): just make sure the thread says so.
+            self._redraw(proposal, job.action, job.user_id, job.reason)
+            return "duplicate"
+        # Group membership needs Slack's usergroups API, which the web process consulted on submit;
+        # the worker re-checks everything else.
+        members = frozenset({job.user_id}) if self._settings.approver_groups else frozenset()
+        refusal = approval_refusal(
+            proposal,
+            job.user_id,
+            approver_users=self._settings.approver_users,
+            approver_group_members=members,
+            now=self._clock(),
+            action=job.action,
+        )
+        if refusal is not None:
+            self._replies.tell_privately(place, job.user_id, refusal)
+            if proposal.state == "pending" and "expired" in refusal:
+                expired = proposal.model_copy(update={"state": "expired"})
+                self._store.save_proposal(expired)
+                self._update_thread(expired, "expired", "This proposal expired; nothing was applied.")
+                return "expired"
+            return "refused"
+        if job.action == "reject":
+            self._finish(job, proposal, aws_request_id="")
+            return "rejected"
+        return self._put(job, proposal, place)
+
+    def _put(self, job: DecisionJob, proposal: Proposal, place: SlackPlace) -> str:
+        revert = job.action == "revert"
+        expected = proposal.policy_sha256_after if revert else proposal.policy_sha256_before
+        reached = proposal.policy_sha256_before if revert else proposal.policy_sha256_after
+        target = proposal.policy_before if revert else proposal.policy_after
+        live = self._keys.read(proposal.key_arn, request_id=job.request_id)
+        if self._store.get_intent(proposal.proposal_id, job.action) == "started" and live_policy_matches(
+            live, reached
+        ):
+            log.info(
+                "%s of %s was interrupted after PutKeyPolicy; finishing it", job.action, proposal.proposal_id
+            )
+            self._finish(job, proposal, aws_request_id="(recovered after an interrupted attempt)")
+            return _DONE_STATE[job.action]
+        if not live_policy_matches(live, expected) or target is None:
+            return self._stale(job, proposal, place)
+        if not revert:
+            proposal = proposal.model_copy(update={"policy_before": live})
+            self._store.save_proposal(proposal)
+        self._store.set_intent(proposal.proposal_id, job.action, "started")
+        try:
+            result = self._keys.put(
+                proposal.key_arn, target, expected_sha256=expected, request_id=job.request_id
+            )
+        except StalePolicy:
+            return self._stale(job, proposal, place)
+        if not live_policy_matches(result.policy_read_back, reached):
+            raise ReadBackMismatch(
+                f"the key policy read back after PutKeyPolicy on {proposal.key_arn} differs"
+            )
+        self._finish(job, proposal, aws_request_id=result.aws_request_id)
+        return _DONE_STATE[job.action]
+
+    def _stale(self, job: DecisionJob, proposal: Proposal, place: SlackPlace) -> str:
+        message = stale_policy_message(proposal, action=job.action)
+        self._replies.tell_privately(place, job.user_id, message)
+        self._update_thread(proposal, None, message)
+        return "stale"
+
+    def _finish(self, job: DecisionJob, proposal: Proposal, *, aws_request_id: str) -> None:
+        now = self._clock()
+        done = proposal.model_copy(
+            update={
+                "state": _DONE_STATE[job.action],
+                "decided_by": job.user_id,
+                "decided_at": now,
+                "reason": job.reason,
+                "aws_request_id": aws_request_id or proposal.aws_request_id,
+            }
+        )
+        self._store.save_proposal(done)
+        self._store.set_intent(proposal.proposal_id, job.action, "done")
+        revert = job.action == "revert"
+        self._store.audit(
+            AuditRecord(
+                action=job.action,
+                proposal_id=proposal.proposal_id,
+                key_arn=proposal.key_arn,
+                requester=proposal.requester_id,
+                approver=job.user_id,
+                reason=job.reason,
+                sha256_before=proposal.policy_sha256_after if revert else proposal.policy_sha256_before,
+                sha256_after=proposal.policy_sha256_before if revert else proposal.policy_sha256_after,
+                aws_request_id=aws_request_id,
+                slack_permalink=slack_permalink(
+                    proposal.channel_id, self._store.get_message_ts(proposal.analysis_id)
+                ),
+                request_id=job.request_id,
+                at=now,
+            )
+        )
+        self._redraw(done, job.action, job.user_id, job.reason)
+
+    def _redraw(self, proposal: Proposal, action: DecisionAction, user_id: str, reason: str) -> None:
+        line = f"{_VERB[action]} by <@{user_id}>"
+        if reason.strip():
+            line += f": {mrkdwn_safe(reason.strip())}"
+        if action == "apply":
+            line += " (key policy applied and read back)"
+        self._update_thread(proposal, _THREAD_STATE[action], line)
+
+    def _update_thread(self, proposal: Proposal, state: ThreadState | None, status_line: str) -> None:
+        record = self._store.get_analysis(proposal.analysis_id)
+        place = self._place(proposal)
+        view = (
+            record.view
+            if record is not None
+            else ThreadView(analysis_id=proposal.analysis_id, state="answered")
+        )
+        changes: dict[str, Any] = {"status_line": status_line}
+        if state is not None:
+            changes["state"] = state
+            changes["revert_proposal_id"] = proposal.proposal_id if state == "applied" else None
+        view = view.model_copy(update=changes)
+        ts = self._store.get_message_ts(proposal.analysis_id)
+        new_ts = self._replies.show(place, view, ts)
+        if ts is None:
+            self._store.set_message_ts(proposal.analysis_id, new_ts)
+        self._store.save_analysis(proposal.analysis_id, AnalysisRecord(place=place, view=view))

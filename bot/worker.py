@@ -1,0 +1,293 @@
+"""`kms-why worker`: takes jobs from the queue, analyses pastes, carries out decisions, answers in Slack.
+
+One job at a time per process (run more processes to scale). While a job runs, a heartbeat thread
+keeps it claimed (see `bot.queue`), touches the liveness file and a Redis key. SIGTERM lets the
+current job finish; a job waiting to retry is handed back instead.
+
+The reply is idempotent: the worker posts an "analysing" placeholder first and records its ts in
+Redis before doing any AWS work, so a job that runs twice updates that one message.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any, Protocol, TypeVar
+
+import redis
+
+from bot import metrics
+from bot.apply import Decisions, KeyPolicies
+from bot.approval import NotProposable, proposable_fix, proposal_from_fix
+from bot.diagnosis.models import Diagnosis
+from bot.jobs import AnalyseJob, DecisionJob, JobEnvelope, SlackPlace
+from bot.logs import bind_request_id
+from bot.ports import ThreadReplies, ThreadView
+from bot.queue import Delivery, JobQueue
+from bot.retry import Stopping, call_with_retries
+from bot.settings import Settings
+from bot.store import AnalysisRecord, DeadLetter, Store, utc_now
+from bot.worker_config import WorkerConfig
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Analyse(Protocol):
+    def __call__(
+        self, text: str, settings: Settings, *, request_id: str, sessions: Any = None
+    ) -> list[Diagnosis]: ...
+
+
+def _reason(problem: BaseException) -> str:
+    text = str(problem).strip().splitlines()[0] if str(problem).strip() else ""
+    return f"{type(problem).__name__}: {text}"[:300] if text else type(problem).__name__
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        queue: JobQueue,
+        store: Store,
+        replies: ThreadReplies,
+        settings: Settings,
+        config: WorkerConfig,
+        analyse: Analyse,
+        key_policies: KeyPolicies,
+        sessions: Any = None,
+        clock: Callable[[], datetime] = utc_now,
+        consumer: str | None = None,
+    ) -> None:
+        self._queue = queue
+        self._store = store
+        self._replies = replies
+        self._settings = settings
+        self._config = config
+        self._analyse = analyse
+        self._sessions = sessions
+        self._clock = clock
+        self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
+        self._decisions = Decisions(store, replies, key_policies, settings, clock=clock)
+        self.stop = threading.Event()
+        self._current: Delivery | None = None
+        self._current_since = 0.0
+        self._lock = threading.Lock()
+
+    # The loop -----------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Work until `stop` is set (SIGTERM/SIGINT when installed by `main`)."""
+        beat = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)
+        beat.start()
+        log.info("worker %s started", self.consumer)
+        while not self.stop.is_set():
+            try:
+                self.run_once(block_ms=1000)
+            except redis.RedisError as problem:
+                log.warning("Redis unavailable (%s); retrying in 1 s", problem)
+                self.stop.wait(1.0)
+        log.info("worker %s stopped", self.consumer)
+
+    def run_once(self, *, block_ms: int = 0) -> bool:
+        """Take and process at most one job; True when one was taken."""
+        delivery = self._queue.receive(self.consumer, block_ms=block_ms)
+        if delivery is None:
+            return False
+        with self._lock:
+            self._current, self._current_since = delivery, time.monotonic()
+        try:
+            self._process(delivery)
+        finally:
+            with self._lock:
+                self._current = None
+        return True
+
+    def _heartbeat_loop(self) -> None:
+        interval = self._config.heartbeat_interval_seconds
+        path = Path(self._config.heartbeat_file)
+        while not self.stop.is_set():
+            self.beat(path)
+            self.stop.wait(interval)
+
+    def beat(self, path: Path | None = None) -> None:
+        """Tell Kubernetes (file) and operators (Redis key) we live; keep the current job claimed."""
+        try:
+            (path or Path(self._config.heartbeat_file)).touch()
+        except OSError as problem:
+            log.warning("cannot touch heartbeat file: %s", problem)
+        try:
+            self._store.heartbeat(
+                self.consumer, ttl_seconds=int(self._config.heartbeat_interval_seconds * 3) + 1
+            )
+            with self._lock:
+                current, since = self._current, self._current_since
+            if current is not None and time.monotonic() - since < self._config.job_timeout_seconds:
+                self._queue.touch(current, self.consumer)
+        except redis.RedisError as problem:
+            log.warning("heartbeat could not reach Redis: %s", problem)
+
+    # One job ------------------------------------------------------------------------------------
+
+    def _process(self, delivery: Delivery) -> None:
+        job = delivery.job
+        with bind_request_id(job.request_id):
+            if delivery.deliveries > self._config.max_deliveries:
+                self._give_up(
+                    delivery, f"the job was handed out {delivery.deliveries} times without finishing"
+                )
+                return
+            try:
+                if isinstance(job, AnalyseJob):
+                    outcome = self._answer(job)
+                else:
+                    outcome = self._decisions_with_retries(job)
+            except Stopping:
+                log.info("stopping: handing job %s back", job.job_id)
+                self._queue.hand_back(delivery)
+                metrics.count_job(job.kind, "handed_back")
+                return
+            except Exception as problem:
+                log.exception("job %s failed", job.job_id)
+                self._give_up(delivery, _reason(problem))
+                return
+            self._queue.ack(delivery)
+            metrics.count_job(job.kind, "done")
+            log.info("job %s done: %s", job.job_id, outcome)
+
+    def _retrying(self, action: Callable[[], T]) -> T:
+        def note(problem: BaseException, attempt: int) -> None:
+            log.warning("transient error (attempt %d): %s", attempt, _reason(problem))
+            metrics.count_job("attempt", "retried")
+
+        return call_with_retries(
+            action,
+            attempts=self._config.attempts,
+            base_seconds=self._config.retry_base_seconds,
+            stop=self.stop,
+            on_retry=note,
+        )
+
+    def _answer(self, job: AnalyseJob) -> str:
+        analysis_id = job.job_id
+        record = self._store.get_analysis(analysis_id)
+        if record is not None and record.view.state != "analysing":
+            return "duplicate"  # answered already; the acknowledgement was what got lost
+        started = time.monotonic()
+        ts = self._message_ts(analysis_id, job.place)
+        if self._config.test_pause_seconds:
+            self.stop.wait(self._config.test_pause_seconds)
+        diagnoses = self._retrying(
+            lambda: self._analyse(
+                job.text, self._settings, request_id=job.request_id, sessions=self._sessions
+            )
+        )
+        proposal_ids = self._propose(analysis_id, job.place, ts, diagnoses)
+        view = ThreadView(
+            analysis_id=analysis_id, state="answered", diagnoses=tuple(diagnoses), proposal_ids=proposal_ids
+        )
+        self._retrying(lambda: self._replies.show(job.place, view, ts))
+        self._store.save_analysis(analysis_id, AnalysisRecord(place=job.place, view=view))
+        elapsed = time.monotonic() - started
+        for diagnosis in diagnoses:
+            metrics.observe_analysis(diagnosis.cause.code, "answered", elapsed, diagnosis.aws_calls)
+        if not diagnoses:
+            metrics.observe_analysis(None, "nothing_found", elapsed, 0)
+        return "answered"
+
+    def _message_ts(self, analysis_id: str, place: SlackPlace) -> str:
+        ts = self._store.get_message_ts(analysis_id)
+        if ts is None:
+            placeholder = ThreadView(analysis_id=analysis_id, state="analysing")
+            ts = self._retrying(lambda: self._replies.show(place, placeholder, None))
+            self._store.set_message_ts(analysis_id, ts)
+        return ts
+
+    def _propose(
+        self, analysis_id: str, place: SlackPlace, ts: str, diagnoses: list[Diagnosis]
+    ) -> tuple[str | None, ...]:
+        # A slash-command answer starts its own thread: the proposal points at our message.
+        thread = place.model_copy(update={"thread_ts": place.thread_ts or place.message_ts or ts})
+        ids: list[str | None] = []
+        for index, diagnosis in enumerate(diagnoses):
+            fix = proposable_fix(diagnosis)
+            if fix is None:
+                ids.append(None)
+                continue
+            try:
+                proposal = proposal_from_fix(
+                    fix,
+                    analysis_id=analysis_id,
+                    diagnosis_index=index,
+                    place=thread,
+                    now=self._clock(),
+                    ttl_seconds=self._settings.proposal_ttl_seconds,
+                )
+            except NotProposable as problem:
+                log.warning("no proposal for diagnosis %d: %s", index, problem)
+                ids.append(None)
+                continue
+            self._store.save_proposal(proposal, only_if_new=True)
+            ids.append(proposal.proposal_id)
+        return tuple(ids)
+
+    def _decisions_with_retries(self, job: DecisionJob) -> str:
+        outcome = self._retrying(lambda: self._decisions.handle(job))
+        metrics.count_approval(outcome)
+        return outcome
+
+    def _give_up(self, delivery: Delivery, reason: str) -> None:
+        """Last attempt failed: a dead-letter record, a word in the thread, and the job acknowledged."""
+        job = delivery.job
+        self._store.dead_letter(
+            DeadLetter(
+                job_id=job.job_id,
+                job_json=JobEnvelope(job=job).model_dump_json(),
+                error=reason,
+                attempts=delivery.deliveries,
+                at=self._clock(),
+            )
+        )
+        metrics.count_job(job.kind, "dead")
+        try:
+            self._tell_failure(job, reason)
+        except Exception:
+            log.exception("could not tell Slack that job %s failed", job.job_id)
+        self._queue.ack(delivery)
+
+    def _tell_failure(self, job: AnalyseJob | DecisionJob, reason: str) -> None:
+        if isinstance(job, AnalyseJob):
+            view = ThreadView(
+                analysis_id=job.job_id, state="failed", status_line=f"The analysis failed: {reason}"
+            )
+            ts = self._store.get_message_ts(job.job_id)
+            new_ts = self._replies.show(job.place, view, ts)
+            if ts is None:
+                self._store.set_message_ts(job.job_id, new_ts)
+            self._store.save_analysis(job.job_id, AnalysisRecord(place=job.place, view=view))
+            return
+        proposal = self._store.get_proposal(job.proposal_id)
+        if proposal is not None:
+            place = SlackPlace(
+                channel_id=proposal.channel_id, thread_ts=proposal.thread_ts, user_id=job.user_id
+            )
+            self._replies.tell_privately(
+                place, job.user_id, f"The {job.action} failed, nothing more was done: {reason}"
+            )
+
+
+def install_signal_handlers(worker: Worker) -> None:
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %d: finishing the current job, then stopping", signum)
+        worker.stop.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
