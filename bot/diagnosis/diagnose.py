@@ -1,0 +1,189 @@
+"""diagnose(denial, snapshot) -> Diagnosis: which lock failed, why, and the smallest proven fix (pure)."""
+
+from __future__ import annotations
+
+import re
+
+from bot.diagnosis.causes import make_cause
+from bot.diagnosis.classify import Finding, before_engine, classify, lookalike
+from bot.diagnosis.document import Built, account_of, build
+from bot.diagnosis.fixes import build_fixes
+from bot.diagnosis.locks import build_locks, layer_words
+from bot.diagnosis.models import Diagnosis, Lock
+from bot.parse.models import Denial
+from bot.patch import Evaluator
+from bot.policy.simulation import SimulationResult
+from bot.snapshot import Snapshot
+
+_ACCOUNT = re.compile(r"^\d{12}$")
+_LAYERS = (
+    "identity",
+    "key_policy",
+    "grants",
+    "scp",
+    "rcp",
+    "permissions_boundary",
+    "session",
+    "vpc_endpoint",
+)
+
+
+def default_evaluator() -> Evaluator:
+    from bot.policy.evaluate import evaluate
+
+    return evaluate
+
+
+def redacted_account(denial: Denial) -> str | None:
+    """The placeholder standing in for an account id in the paste (`xxxx`, `****`, `<>`), if any."""
+    for value in (account_of(denial.principal_arn), account_of(denial.resource_arn), denial.account):
+        if value and not _ACCOUNT.match(value):
+            return value
+    return None
+
+
+def _question(denial: Denial, placeholder: str) -> Diagnosis:
+    return Diagnosis(
+        denial=denial,
+        verdict="implicit_deny",
+        cause=make_cause("redacted_account"),
+        locks=(Lock(layer="identity", allows=None), Lock(layer="key_policy", allows=None)),
+        unseen=("identity", "key_policy"),
+        unseen_details=(
+            f"The paste shows the account as {placeholder!r}; the bot reads nothing without it.",
+        ),
+        question=(
+            f"Which AWS account is {placeholder!r} in your paste? Reply with the 12-digit account id "
+            "(or paste the error unredacted) and I will read the key policy and the role's policies."
+        ),
+    )
+
+
+def diagnose(denial: Denial, snapshot: Snapshot, *, evaluate: Evaluator | None = None) -> Diagnosis:
+    placeholder = redacted_account(denial)
+    if placeholder is not None:
+        return _question(denial, placeholder)
+    evaluate = evaluate or default_evaluator()
+    built = build(denial, snapshot)
+    result = evaluate(built.document)
+    locks = build_locks(built, snapshot, result)
+    look = lookalike(denial, snapshot, built)
+    finding = look or before_engine(denial, snapshot, built) or classify(denial, snapshot, built, result)
+    if look is not None:
+        state = (snapshot.key.state if snapshot.key else None) or denial.error_code or "unusable"
+        locks.append(
+            Lock(layer="key_state", allows=False, policy=built.key_arn, explain=f"key state: {state}")
+        )
+    if finding.code.startswith("aws_managed_key"):
+        locks = [
+            Lock(
+                layer="key_policy",
+                allows=False,
+                policy=built.key_arn,
+                explain=("AWS managed key: its policy admits only its own account, through its own service"),
+            )
+            if lock.layer == "key_policy"
+            else lock
+            for lock in locks
+        ]
+    unseen, details = _unseen(built, snapshot, result, finding)
+    fixes = build_fixes(finding, built, snapshot, locks, evaluate)
+    cross = bool(
+        built.principal_account and built.key_account and built.principal_account != built.key_account
+    )
+    notes: list[str] = []
+    if cross:
+        notes.append(
+            f"Cross-account: the caller is in account {built.principal_account}, the key in account "
+            f"{built.key_account}; both sides must allow."
+        )
+    if snapshot.key is not None and snapshot.key.manager == "AWS":
+        notes.append(
+            "This is an AWS managed key: its key policy cannot be changed, so no key-policy patch is offered."
+        )
+    notes += [note for note in result.notes if note not in notes]
+    return Diagnosis(
+        denial=denial,
+        verdict=result.decision,
+        cause=make_cause(finding.code, **_facts(denial, built, finding, locks)),
+        locks=tuple(locks),
+        unseen=tuple(unseen),
+        unseen_details=tuple(details),
+        fixes=tuple(fixes),
+        inferred=_inferred(denial, snapshot),
+        cross_account=cross,
+        principal_account=built.principal_account,
+        key_account=built.key_account,
+        key_manager=snapshot.key.manager if snapshot.key else None,
+        aws_calls=snapshot.aws_calls,
+        round_trips=snapshot.round_trips,
+        notes=tuple(notes),
+    )
+
+
+def _facts(denial: Denial, built: Built, finding: Finding, locks: list[Lock]) -> dict[str, str | None]:
+    failing = next(
+        (lock for lock in locks if lock.allows is False and lock.layer == finding.failing_layer), None
+    ) or next((lock for lock in locks if lock.allows is False), None)
+    role = (built.role_arn or built.principal_arn).rsplit("/", 1)[-1]
+    if built.principal_arn.startswith("arn:aws:sts::") and built.role_arn:
+        role = built.role_arn.rsplit("/", 1)[-1]
+    facts: dict[str, str | None] = {
+        "role": role,
+        "action": denial.action or built.document.request.action,
+        "key_account": built.key_account,
+        "principal_account": built.principal_account,
+        "policy": failing.policy if failing else None,
+        "statement": failing.statement if failing else None,
+        "layer": layer_words(finding.failing_layer or (failing.layer if failing else "policies")),
+    }
+    facts.update(finding.facts)
+    return facts
+
+
+def _unseen(
+    built: Built, snapshot: Snapshot, result: SimulationResult, finding: Finding
+) -> tuple[list[str], list[str]]:
+    unseen: list[str] = [layer for layer in built.unseen_layers if layer in _LAYERS]
+    details = [
+        f"{item.what}: {item.reason}" + (f" {item.remedy}" if item.remedy else "") for item in snapshot.unseen
+    ]
+    spelled = {k.lower(): k for k in built.document.request.unknown_keys}
+    for unknown in result.unknowns:
+        name = spelled.get(unknown.key.lower(), unknown.key)
+        if name not in unseen:
+            unseen.append(name)
+            hint = f" (allowed if it is {', '.join(unknown.allow_if)})" if unknown.allow_if else ""
+            details.append(f"{name}: not in the paste or CloudTrail{hint}.")
+    if finding.code == "evidence_disagrees":
+        principal = snapshot.principal
+        if (principal is None or principal.kind == "assumed_role") and "session" not in unseen:
+            unseen.append("session")
+            details.append(
+                "session: a session policy passed at AssumeRole is not recorded anywhere the bot reads."
+            )
+        if "vpc_endpoint" not in unseen:
+            unseen.append("vpc_endpoint")
+            details.append("vpc_endpoint: the bot does not read VPC endpoint policies.")
+        if snapshot.trail is None and "aws:SourceVpce" not in unseen:
+            unseen.append("aws:SourceVpce")
+            details.append("aws:SourceVpce: without the CloudTrail record the network path is unknown.")
+        details.append(
+            "A grant or policy changed in the last minutes may not have propagated yet "
+            "(eventual consistency)."
+        )
+    return unseen, details
+
+
+def _inferred(denial: Denial, snapshot: Snapshot) -> tuple[str, ...]:
+    trail = snapshot.trail
+    if trail is None:
+        return ()
+    found: list[str] = []
+    if trail.key_arn and not denial.resource_arn:
+        found.append(f"key {trail.key_arn} from CloudTrail event {trail.event_id}")
+    if trail.encryption_context is not None:
+        found.append(f"encryption context from CloudTrail event {trail.event_id}")
+    if trail.invoked_by and not denial.service_context:
+        found.append(f"called through {trail.invoked_by} (CloudTrail event {trail.event_id})")
+    return tuple(found)
