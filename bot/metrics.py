@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -25,6 +27,9 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    import redis
 
 NAMESPACE = "kms_why"
 _DURATION_BUCKETS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0, 60.0, 120.0)
@@ -206,6 +211,30 @@ def count_job(kind: str, outcome: str) -> None:
 def set_queue_probe(probe: QueueProbe | None) -> None:
     """Install the callback read at each scrape (e.g. `lambda: QueueState(llen, age)` over Redis)."""
     _metrics().queue.set_probe(probe)
+
+
+def redis_stream_probe(client: redis.Redis[Any], stream: str, group: str) -> QueueProbe:
+    """A probe over the job stream (`bot.queue`): acknowledged entries are deleted, so every entry is
+    waiting or in flight, and the oldest entry's id is the time it was enqueued (ms since the epoch)."""
+
+    def probe() -> QueueState:
+        raw = cast(Any, client)
+        length = int(raw.xlen(stream))
+        try:
+            in_flight = int(raw.xpending(stream, group).get("pending", 0))
+        except Exception as problem:  # the group does not exist until the first worker starts
+            if "NOGROUP" not in str(problem):
+                raise
+            in_flight = 0
+        oldest = raw.xrange(stream, count=1)
+        age = 0.0
+        if oldest:
+            entry_id = oldest[0][0]
+            enqueued_ms = int((entry_id.decode() if isinstance(entry_id, bytes) else entry_id).split("-")[0])
+            age = max(0.0, time.time() - enqueued_ms / 1000)
+        return QueueState(depth=max(length - in_flight, 0), oldest_age_seconds=age, in_flight=in_flight)
+
+    return probe
 
 
 def render_latest() -> tuple[bytes, str]:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
+import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot import metrics
@@ -98,3 +102,37 @@ def test_render_latest_returns_the_prometheus_text_content_type() -> None:
     assert b"# TYPE kms_why_analyses_total counter" in body
     # Only our registry: the default registry's process/platform collectors are not mixed in.
     assert b"python_info" not in body
+
+
+@pytest.fixture
+def redis_client() -> Iterator[redis.Redis[bytes]]:
+    client = redis.Redis.from_url(os.environ.get("KMS_WHY_TEST_REDIS_URL", "redis://127.0.0.1:6379/12"))
+    try:
+        client.ping()
+    except redis.ConnectionError as problem:
+        pytest.fail(f"these tests need a Redis server at 127.0.0.1:6379 (.ci/run starts one): {problem}")
+    yield client
+    client.close()
+
+
+def test_redis_stream_probe_reports_waiting_in_flight_and_oldest_age(
+    redis_client: redis.Redis[bytes],
+) -> None:
+    stream = f"kms-why-test-metrics:{uuid.uuid4().hex}:jobs"
+    try:
+        probe = metrics.redis_stream_probe(redis_client, stream, "workers")
+        assert probe() == metrics.QueueState(depth=0, oldest_age_seconds=0.0, in_flight=0)
+        ten_seconds_ago = int(time.time() * 1000) - 10_000
+        redis_client.xadd(stream, {"job": "a"}, id=f"{ten_seconds_ago}-0")
+        redis_client.xadd(stream, {"job": "b"})
+        redis_client.xadd(stream, {"job": "c"})
+        assert probe().depth == 3  # no group yet: nothing is in flight
+        redis_client.xgroup_create(stream, "workers", id="0")
+        redis_client.xreadgroup("workers", "w1", {stream: ">"}, count=1)
+        state = probe()
+        assert (state.depth, state.in_flight) == (2, 1)
+        assert 9.0 <= state.oldest_age_seconds < 60.0
+        metrics.set_queue_probe(probe)
+        assert _samples()[("kms_why_queue_depth", ())] == 2
+    finally:
+        redis_client.delete(stream)

@@ -148,7 +148,7 @@ app.kubernetes.io/component: {{ . }}
   value: {{ $v.worker.heartbeat.file | quote }}
 {{- end }}
 {{- if $v.worker.metricsPort }}
-- name: KMS_WHY_METRICS_PORT
+- name: KMS_WHY_WORKER_METRICS_PORT
   value: {{ $v.worker.metricsPort | quote }}
 {{- end }}
 {{- else }}
