@@ -119,7 +119,20 @@ class Worker:
             self.stop.wait(interval)
 
     def beat(self, path: Path | None = None) -> None:
-        """Tell Kubernetes (file) and operators (Redis key) we live; keep the current job claimed."""
+        """Tell Kubernetes (file) and operators (Redis key) we live; keep the current job claimed.
+
+        A job running past `job_timeout_seconds` counts as hung: the beat stops, so the liveness
+        probe restarts the worker and Redis hands the job to another one.
+        """
+        with self._lock:
+            current, since = self._current, self._current_since
+        if current is not None and time.monotonic() - since >= self._config.job_timeout_seconds:
+            log.error(
+                "job %s runs past %.0f s: no more heartbeats",
+                current.job.job_id,
+                self._config.job_timeout_seconds,
+            )
+            return
         try:
             (path or Path(self._config.heartbeat_file)).touch()
         except OSError as problem:
@@ -128,9 +141,7 @@ class Worker:
             self._store.heartbeat(
                 self.consumer, ttl_seconds=int(self._config.heartbeat_interval_seconds * 3) + 1
             )
-            with self._lock:
-                current, since = self._current, self._current_since
-            if current is not None and time.monotonic() - since < self._config.job_timeout_seconds:
+            if current is not None:
                 self._queue.touch(current, self.consumer)
         except redis.RedisError as problem:
             log.warning("heartbeat could not reach Redis: %s", problem)

@@ -187,3 +187,18 @@ def test_heartbeat_touches_the_file_and_keeps_the_job_claimed(
         worker.beat()
     assert (tmp_path / "beat").exists()
     assert queue.receive("thief", block_ms=10) is None
+
+
+def test_a_hung_job_stops_the_heartbeat_so_it_can_be_redelivered(
+    parts: dict[str, object], tmp_path: Path
+) -> None:
+    queue: JobQueue = parts["queue"]  # type: ignore[assignment]
+    worker = _worker(parts, job_timeout_seconds=0.1)
+    queue.enqueue(_job())
+    delivery = queue.receive(worker.consumer, block_ms=10)
+    assert delivery is not None
+    worker._current, worker._current_since = delivery, time.monotonic() - 1
+    time.sleep(0.25)
+    worker.beat()
+    assert not (tmp_path / "beat").exists()
+    assert queue.receive("rescuer", block_ms=10) is not None
