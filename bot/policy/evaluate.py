@@ -30,22 +30,20 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
+from bot.policy import memo
 from bot.policy.arn import account_of
-from bot.policy.combine import DENY_ORDER, Verdict, decide
+from bot.policy.combine import DENY_ORDER, Check, Verdict, decide
 from bot.policy.context import EC_PREFIX, build_context
 from bot.policy.document import PolicyError
 from bot.policy.grants import Grant, parse_grant
-from bot.policy.layers import Hit, LabelledMiss, Layer, Request, grants_layer, levels_layer, policy_layer
+from bot.policy.layers import Layer, Request, grants_layer, levels_layer, policy_layer
 from bot.policy.principals import Caller, CallerError, classify_caller
 from bot.policy.simulation import (
-    FailingCheck,
     Json,
     LayerResult,
-    MatchedStatement,
     PolicyType,
     SimulationDocument,
     SimulationResult,
-    StatementMiss,
     Unknown,
 )
 from bot.policy.statements import CompiledPolicy, PolicyKind, compile_policy
@@ -213,31 +211,18 @@ def _run(prepared: Prepared, given: dict[str, Any], absent: frozenset[str]) -> R
     return Run(layers, verdict)
 
 
-def _matched(hit: Hit) -> MatchedStatement:
-    keep_class = hit.policy_type in ("key_policy", "grants")
-    return MatchedStatement(
-        policy_type=hit.policy_type,
-        effect="Allow" if hit.allow else "Deny",
-        policy_index=hit.policy_index,
-        statement=hit.statement,
-        level=hit.level,
-        principal_match=hit.principal_match if keep_class else None,
-    )
+_NOT_APPLYING = {kind: LayerResult(layer=kind, applies=False, allows=None) for kind in LAYER_ORDER}
 
 
-def _miss(item: LabelledMiss) -> StatementMiss:
-    miss = item.miss
-    return StatementMiss(
-        policy_type=item.policy_type,
-        policy_index=item.policy_index,
-        statement=item.statement,
-        effect="Allow" if item.allow else "Deny",
-        element=miss.element,
-        operator=miss.operator,
-        key=miss.key,
-        expected=miss.expected,
-        actual=miss.actual,
-        level=item.level,
+def _layer_result(kind: PolicyType, layer: Layer, varying: set[PolicyType]) -> LayerResult:
+    if not layer.applies:
+        return _NOT_APPLYING[kind]
+    return LayerResult(
+        layer=kind,
+        applies=True,
+        allows=None if kind in varying else layer.allows,
+        explicit_deny=layer.explicit_deny,
+        matched=(*layer.deny_hits, *layer.allow_hits),
     )
 
 
@@ -246,41 +231,30 @@ def _result(
 ) -> SimulationResult:
     layers, verdict = run.layers, run.verdict
     if verdict.decision == "explicit_deny":
-        decided = [hit for kind in DENY_ORDER for hit in layers[kind].deny_hits if layers[kind].applies]
+        decided = [hit for kind in DENY_ORDER if layers[kind].applies for hit in layers[kind].deny_hits]
     else:
-        decided = [hit for kind in LAYER_ORDER for hit in layers[kind].allow_hits if layers[kind].applies]
-    layer_results = tuple(
-        LayerResult(
-            layer=kind,
-            applies=layer.applies,
-            allows=None if kind in varying or not layer.applies else layer.allows,
-            explicit_deny=layer.explicit_deny,
-            matched=tuple(_matched(hit) for hit in layer.deny_hits + layer.allow_hits),
-        )
-        for kind, layer in ((kind, layers[kind]) for kind in LAYER_ORDER)
-    )
+        decided = [hit for kind in LAYER_ORDER if layers[kind].applies for hit in layers[kind].allow_hits]
     return SimulationResult(
         decision=verdict.decision,
-        failing_checks=tuple(
-            FailingCheck(
-                policy_type=c.policy_type,
-                kind=c.kind,
-                statement=c.statement,
-                policy_index=c.policy_index,
-                level=c.level,
-                explain=c.explain,
-                reason=c.reason,
-            )
-            for c in verdict.checks
-        ),
-        matched=tuple(_matched(hit) for hit in decided),
-        layers=layer_results,
-        misses=tuple(
-            _miss(item) for kind in LAYER_ORDER if layers[kind].applies for item in layers[kind].misses
-        ),
+        failing_checks=tuple(memo.failing_check(astuple_check(check)) for check in verdict.checks),
+        matched=tuple(decided),
+        layers=tuple(_layer_result(kind, layers[kind], varying) for kind in LAYER_ORDER),
+        misses=tuple(miss for kind in LAYER_ORDER if layers[kind].applies for miss in layers[kind].misses),
         unknowns=unknowns,
         decided_by_unknown=bool(unknowns),
         notes=tuple(dict.fromkeys([*verdict.notes, *notes])),
+    )
+
+
+def astuple_check(check: Check) -> tuple[Any, ...]:
+    return (
+        check.policy_type,
+        check.kind,
+        check.statement,
+        check.policy_index,
+        check.level,
+        check.explain,
+        check.reason,
     )
 
 

@@ -2,37 +2,19 @@
 
 `allows` of a layer means "some Allow statement matches" (for SCP levels: every level has one). It is
 kept apart from `explicit_deny`: a layer can both allow and deny; the deny wins in the decision.
+Matched statements carry `principal_match` for key-policy statements and grants only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.policy import memo
 from bot.policy.context import Context
 from bot.policy.grants import Grant
-from bot.policy.principals import Caller, MatchClass
-from bot.policy.simulation import PolicyType
-from bot.policy.statements import CompiledPolicy, Miss
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    policy_type: PolicyType
-    allow: bool
-    policy_index: int
-    statement: str
-    level: int | None = None
-    principal_match: MatchClass | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LabelledMiss:
-    policy_type: PolicyType
-    policy_index: int
-    statement: str
-    allow: bool
-    level: int | None
-    miss: Miss
+from bot.policy.principals import Caller
+from bot.policy.simulation import MatchedStatement, PolicyType, StatementMiss
+from bot.policy.statements import CompiledPolicy
 
 
 @dataclass(slots=True)
@@ -40,9 +22,9 @@ class Layer:
     layer: PolicyType
     applies: bool = False
     allows: bool | None = None
-    allow_hits: list[Hit] = field(default_factory=list)
-    deny_hits: list[Hit] = field(default_factory=list)
-    misses: list[LabelledMiss] = field(default_factory=list)
+    allow_hits: list[MatchedStatement] = field(default_factory=list)
+    deny_hits: list[MatchedStatement] = field(default_factory=list)
+    misses: list[StatementMiss] = field(default_factory=list)
     failing_levels: list[int] = field(default_factory=list)
 
     @property
@@ -50,7 +32,7 @@ class Layer:
         return bool(self.deny_hits)
 
     @property
-    def classes(self) -> set[MatchClass]:
+    def classes(self) -> set[str]:
         return {hit.principal_match for hit in self.allow_hits if hit.principal_match is not None}
 
 
@@ -68,18 +50,20 @@ def scan(
 ) -> bool:
     """Evaluate every statement of `policy` into `layer`; True when one of its Allows matched."""
     kind = layer.layer
-    candidates, action_misses = policy.for_action(request.action)
-    for statement in action_misses:
-        layer.misses.append(
-            LabelledMiss(
-                kind, index, statement.label, statement.allow, level, statement.action_miss(request.action)
-            )
-        )
+    candidates, static_misses = policy.plan(
+        request.action, request.caller, request.has_boundary, kind, index, level
+    )
+    if static_misses:
+        layer.misses.extend(static_misses)
     allowed = False
-    for statement in candidates:
-        outcome = statement.evaluate(request.resource, request.caller, request.context, request.has_boundary)
+    keep_class = kind == "key_policy"
+    context, resource = request.context, request.resource
+    for statement, principal in candidates:
+        outcome = statement.evaluate_rest(resource, context, principal)
         if outcome.matched:
-            hit = Hit(kind, statement.allow, index, statement.label, level, outcome.principal_match)
+            hit = memo.matched(
+                kind, statement.allow, index, statement.label, level, principal if keep_class else None
+            )
             if statement.allow:
                 layer.allow_hits.append(hit)
                 allowed = True
@@ -87,7 +71,9 @@ def scan(
                 layer.deny_hits.append(hit)
         else:
             for miss in outcome.misses:
-                layer.misses.append(LabelledMiss(kind, index, statement.label, statement.allow, level, miss))
+                layer.misses.append(
+                    memo.statement_miss(kind, index, statement.label, statement.allow, level, miss)
+                )
     return allowed
 
 
@@ -132,10 +118,10 @@ def grants_layer(grants: list[Grant], request: Request) -> Layer:
         misses = grant.evaluate(request.action, request.caller, request.context)
         if misses:
             layer.misses.extend(
-                LabelledMiss("grants", grant.index, grant.label, True, None, m) for m in misses
+                memo.statement_miss("grants", grant.index, grant.label, True, None, miss) for miss in misses
             )
         else:
             match = grant.grantee.match(request.caller)
-            layer.allow_hits.append(Hit("grants", True, grant.index, grant.label, None, match))
+            layer.allow_hits.append(memo.matched("grants", True, grant.index, grant.label, None, match))
     layer.allows = bool(layer.allow_hits)
     return layer

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bot.policy import memo
 from bot.policy.arn import arn_pattern
 from bot.policy.conditions import ConditionEntry, compile_conditions
 from bot.policy.context import Context
@@ -30,6 +31,12 @@ from bot.policy.principals import (
     best_match,
     service_principal,
 )
+from bot.policy.simulation import PolicyType, StatementMiss
+
+try:
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - optional speed-up
+    _orjson = None  # type: ignore[assignment]
 
 PolicyKind = Literal["identity", "key_policy", "rcp", "vpc_endpoint"]
 Element = Literal["action", "resource", "principal", "condition"]
@@ -111,24 +118,34 @@ class CompiledStatement:
     def action_miss(self, action: str) -> Miss:
         return Miss("action", expected=tuple(p.source for p in self.actions), actual=(action,))
 
+    def principal_match(self, caller: Caller, has_boundary: bool) -> MatchClass | Miss | None:
+        """The class naming the caller (None: the statement has no principal element), or the miss."""
+        if self.principals is None:
+            return None
+        found = best_match(self.principals, caller)
+        if self.not_principal:
+            excluded = found is not None and not (not self.allow and has_boundary)
+            found = None if excluded else "any"
+        if found is None:
+            return Miss(
+                "principal", expected=tuple(spec.source for spec in self.principals), actual=(caller.arn,)
+            )
+        return found
+
     def evaluate(self, resource: str, caller: Caller, context: Context, has_boundary: bool) -> Outcome:
+        """Full match (the hot path is `CompiledPolicy.plan`, then `evaluate_rest`)."""
+        principal = self.principal_match(caller, has_boundary)
+        if isinstance(principal, Miss):
+            return Outcome(False, misses=[principal])
+        return self.evaluate_rest(resource, context, principal)
+
+    def evaluate_rest(self, resource: str, context: Context, principal: MatchClass | None) -> Outcome:
+        """Resource and conditions, once action and principal matched."""
         if self.resources is not None:
             hit = any(pattern.matches(resource, context.single) for pattern in self.resources)
             if hit == self.not_resource:
                 expected = tuple(p.resolved(context.single) for p in self.resources)
                 return Outcome(False, misses=[Miss("resource", expected=expected, actual=(resource,))])
-        principal_match: MatchClass | None = None
-        if self.principals is not None:
-            found = best_match(self.principals, caller)
-            if self.not_principal:
-                excluded = found is not None and not (not self.allow and has_boundary)
-                principal_match = None if excluded else "any"
-            else:
-                principal_match = found
-            if principal_match is None:
-                expected = tuple(spec.source for spec in self.principals)
-                miss = Miss("principal", expected=expected, actual=(caller.arn,))
-                return Outcome(False, misses=[miss])
         misses = [
             Miss(
                 "condition",
@@ -140,7 +157,7 @@ class CompiledStatement:
             for entry in self.conditions
             if not entry.evaluate(context)
         ]
-        return Outcome(not misses, principal_match, misses)
+        return Outcome(not misses, principal, misses)
 
 
 def _no_variables(_key: str) -> str | None:
@@ -150,12 +167,13 @@ def _no_variables(_key: str) -> str | None:
 class CompiledPolicy:
     """A policy ready to evaluate; `for_action` is the action index (cached per action)."""
 
-    __slots__ = ("_by_action", "statements", "variables")
+    __slots__ = ("_by_action", "_plans", "statements", "variables")
 
     def __init__(self, statements: tuple[CompiledStatement, ...], variables: bool) -> None:
         self.statements = statements
         self.variables = variables
         self._by_action: dict[str, tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]] = {}
+        self._plans: dict[tuple[Any, ...], Plan] = {}
 
     def for_action(self, action: str) -> tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]:
         """(statements whose action element admits `action`, statements that miss on the action)."""
@@ -168,6 +186,33 @@ class CompiledPolicy:
                 self._by_action[key] = found
         return found
 
+    def plan(
+        self, action: str, caller: Caller, has_boundary: bool, kind: PolicyType, index: int, level: int | None
+    ) -> Plan:
+        """Statements left after the action and principal checks (with their principal class), and the
+        `StatementMiss`es of those that failed them. Cached: both depend only on these arguments."""
+        key = (action, caller, has_boundary, kind, index, level)
+        found = self._plans.get(key)
+        if found is None:
+            candidates: list[tuple[CompiledStatement, MatchClass | None]] = []
+            misses: list[StatementMiss] = []
+            hits = self.for_action(action)[0]
+            for statement in self.statements:
+                if statement not in hits:
+                    miss = statement.action_miss(action)
+                else:
+                    principal = statement.principal_match(caller, has_boundary)
+                    if not isinstance(principal, Miss):
+                        candidates.append((statement, principal))
+                        continue
+                    miss = principal
+                misses.append(memo.statement_miss(kind, index, statement.label, statement.allow, level, miss))
+            found = (tuple(candidates), tuple(misses))
+            if len(self._plans) >= 2048:
+                self._plans.clear()
+            self._plans[key] = found
+        return found
+
     def condition_values(self, key_lower: str) -> list[str]:
         return [
             value
@@ -178,15 +223,28 @@ class CompiledPolicy:
         ]
 
 
-_CACHE: dict[tuple[str, str], CompiledPolicy] = {}
+Plan = tuple[tuple[tuple[CompiledStatement, MatchClass | None], ...], tuple[StatementMiss, ...]]
+
+_CACHE: dict[tuple[str, bytes | str], CompiledPolicy] = {}
+_BY_OBJECT: dict[tuple[int, str], tuple[Any, CompiledPolicy]] = {}
 _CACHE_LIMIT = 4096
 
 
 def compile_policy(raw: Any, name: str, kind: PolicyKind) -> CompiledPolicy:
-    """Compile (or fetch from the content cache) one policy; `name` labels errors, e.g. `scps[0][1]`."""
-    cache_key = (kind, repr(raw))
+    """Compile (or fetch from the content cache) one policy; `name` labels errors, e.g. `scps[0][1]`.
+
+    Two caches: by object (the same dict evaluated again, e.g. the same document in three-valued mode;
+    the entry holds the dict, so its id cannot be reused) and by content (its repr). Policies are treated
+    as immutable once evaluated: build a new dict for a patched policy rather than editing one in place.
+    """
+    object_key = (id(raw), kind)
+    seen = _BY_OBJECT.get(object_key)
+    if seen is not None and seen[0] is raw:
+        return seen[1]
+    cache_key = (kind, _content_key(raw))
     cached = _CACHE.get(cache_key)
     if cached is not None:
+        _remember_object(object_key, raw, cached)
         return cached
     document = parse_policy(raw, name)
     statements: list[CompiledStatement] = []
@@ -201,4 +259,21 @@ def compile_policy(raw: Any, name: str, kind: PolicyKind) -> CompiledPolicy:
     if len(_CACHE) >= _CACHE_LIMIT:
         _CACHE.clear()
     _CACHE[cache_key] = compiled
+    _remember_object(object_key, raw, compiled)
     return compiled
+
+
+def _content_key(raw: Any) -> bytes | str:
+    """The policy's content as a cache key; orjson is ~10x faster than repr when it is installed."""
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(raw)
+        except TypeError:
+            pass
+    return repr(raw)
+
+
+def _remember_object(key: tuple[int, str], raw: Any, compiled: CompiledPolicy) -> None:
+    if len(_BY_OBJECT) >= _CACHE_LIMIT:
+        _BY_OBJECT.clear()
+    _BY_OBJECT[key] = (raw, compiled)
