@@ -102,20 +102,21 @@ def role_arn_from_session(arn: str) -> str | None:
     return None
 
 
-def condition_keys(policy: Json | None) -> set[str]:
-    """Every condition key a policy tests, lower-cased."""
+def condition_keys(policy: Json | None) -> dict[str, str]:
+    """Every condition key a policy tests: lower-cased name → the spelling the policy uses."""
     if not policy:
-        return set()
+        return {}
     statements = policy.get("Statement", [])
     if isinstance(statements, dict):
         statements = [statements]
-    keys: set[str] = set()
+    keys: dict[str, str] = {}
     for statement in statements:
         if not isinstance(statement, dict):
             continue
         for block in (statement.get("Condition") or {}).values():
             if isinstance(block, dict):
-                keys.update(str(key).lower() for key in block)
+                for key in block:
+                    keys.setdefault(str(key).lower(), str(key))
     return keys
 
 
@@ -184,19 +185,23 @@ def build(denial: Denial, snapshot: Snapshot) -> Built:
     policies: list[Json | None] = [*identity, boundary, key_policy]
     policies += [p.document for level in scp_sources for p in level]
     policies += [p.document for level in rcp_sources for p in level]
-    referenced: set[str] = set()
+    referenced: dict[str, str] = {}
     for policy in policies:
-        referenced |= condition_keys(policy)
+        for lower, spelled in condition_keys(policy).items():
+            referenced.setdefault(lower, spelled)
     for grant in grants:
         for constraint in (grant.get("Constraints") or {}).values():
             if isinstance(constraint, dict):
-                referenced |= {f"kms:encryptioncontext:{name}".lower() for name in constraint}
+                for name in constraint:
+                    referenced.setdefault(
+                        f"kms:encryptioncontext:{name}".lower(), f"kms:EncryptionContext:{name}"
+                    )
     known = {name.lower() for name in context}
     unknown: list[str] = []
-    for name in sorted(referenced - known):
+    for name in sorted(set(referenced) - known):
         unknowable = name.startswith(_UNKNOWABLE_PREFIXES) and not _known_absent(name, snapshot)
         if unknowable or (name.startswith(_VIA_KEYS) and not via_known):
-            unknown.append(name)
+            unknown.append(referenced[name])
 
     facts = KeyFacts(
         manager=(key.manager if key and key.manager else "CUSTOMER"),

@@ -79,7 +79,5 @@ class Diagnosis(BaseModel):
 
     def public_json(self) -> dict[str, Any]:
         data = self.model_dump(mode="json")
-        data["denial"] = self.denial.model_dump(
-            mode="json", exclude={"error_code", "policy_arn", "message"}
-        )
+        data["denial"] = self.denial.model_dump(mode="json", exclude={"error_code", "policy_arn", "message"})
         return data
