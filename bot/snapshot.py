@@ -66,6 +66,7 @@ class KeyFacts(BaseModel):
     policy: Json | None = None  # None: could not be read
     policy_text: str | None = None  # exactly as GetKeyPolicy returned it
     grants: tuple[Json, ...] | None = None  # ListGrants shape; None: could not be read
+    not_found: bool = False  # DescribeKey said NotFoundException in the key's account and Region
 
 
 class OrgFacts(BaseModel):

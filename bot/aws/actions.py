@@ -36,6 +36,7 @@ READER_ACTIONS: frozenset[str] = frozenset(
 ORG_ACTIONS: frozenset[str] = frozenset(
     {
         "organizations:DescribeOrganization",
+        "organizations:ListRoots",
         "organizations:ListParents",
         "organizations:ListPoliciesForTarget",
         "organizations:DescribePolicy",

@@ -22,6 +22,7 @@ organization members, AWS managed keys, AWS managed IAM policies.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import threading
@@ -32,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 import boto3
+import botocore.loaders
+import botocore.session
 from moto.server import ThreadedMotoServer
 
 from bot.aws.actions import ORG_ACTIONS, READER_ACTIONS, WRITER_ACTIONS
@@ -137,6 +140,12 @@ def _region_of(arn: str) -> str:
     return arn.split(":")[3]
 
 
+@functools.cache
+def _aws_managed_policies(text: str) -> dict[str, Any]:
+    parsed: dict[str, Any] = json.loads(text)
+    return parsed
+
+
 class World:
     """A running moto server plus helpers to act as any account. Create it with `World.start()`."""
 
@@ -149,6 +158,7 @@ class World:
         self.writer_role = writer_role
         self._accounts: dict[str, WorldAccount] = {}
         self._organization: WorldOrganization | None = None
+        self._loader = botocore.loaders.create_loader()
 
     @classmethod
     def start(cls, *, region: str = DEFAULT_REGION, reader_role: str = "kms-why-reader",
@@ -190,10 +200,16 @@ class World:
             "KMS_WHY_WRITER_ROLE": self.writer_role,
         }
 
+    def _botocore_session(self) -> botocore.session.Session:
+        # One loader for every session: parsing the service models once keeps a world fast to seed.
+        core = botocore.session.get_session()
+        core.register_component("data_loader", self._loader)
+        return core
+
     def base_session(self, region: str | None = None) -> boto3.Session:
         """The bot's own identity (`BASE_ACCOUNT`): the ambient credentials of a real deployment."""
         return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                             region_name=region or self.region)
+                             region_name=region or self.region, botocore_session=self._botocore_session())
 
     def session_factory(self, settings: Settings) -> SessionFactory:
         """The collectors' session factory, pointed at this world with the base identity."""
@@ -230,7 +246,8 @@ class WorldAccount:
         )["Credentials"]
         return boto3.Session(aws_access_key_id=creds["AccessKeyId"],
                              aws_secret_access_key=creds["SecretAccessKey"],
-                             aws_session_token=creds["SessionToken"], region_name=self.world.region)
+                             aws_session_token=creds["SessionToken"], region_name=self.world.region,
+                             botocore_session=self.world._botocore_session())
 
     def _client(self, service: str, region: str | None) -> Any:
         where = (service, region or self.world.region)
@@ -281,7 +298,7 @@ class WorldAccount:
         if arn in backend.managed_policies:
             return
         name = arn.rsplit("/", 1)[1]
-        data = json.loads(aws_managed_policies_data).get(name)
+        data = _aws_managed_policies(aws_managed_policies_data).get(name)
         if data is None:
             raise ValueError(f"moto knows no AWS managed policy named {name}")
         backend.managed_policies[arn] = AWSManagedPolicy.from_data(name, self.id, "us-east-1", data)

@@ -1,0 +1,340 @@
+"""Collect everything one denial needs from the live accounts, concurrently, into a `Snapshot`.
+
+The critical path, cold: AssumeRole (every account at once) → the entity, its policy lists and the
+key's policy, grants, metadata (all at once) → the policy bodies → GetPolicyVersion. Warm (reader
+credentials and policy versions cached) the first and last stages vanish. Organization paths take
+one more call per OU level, cold. `aws_calls` and `round_trips` record what an analysis took.
+
+A read that fails becomes an `Unseen` (what, why, and the statement that would let the reader role
+see it); a redacted account id means no call for that account at all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from bot.aws.actions import BASE_ACTIONS, ORG_ACTIONS, READER_ACTIONS, WRITER_ACTIONS
+from bot.aws.cloudtrail import lookup_denied_call
+from bot.aws.keys import KeyReader, KeyRef, key_ref
+from bot.aws.org import read_org
+from bot.aws.principals import Caller, classify, read_principal, unread_principal
+from bot.aws.sessions import AccountSession, AssumeRoleError, SessionFactory
+from bot.aws.trace import Trace, gather, tracing
+from bot.parse.models import Denial
+from bot.settings import Settings
+from bot.snapshot import Json, KeyFacts, OrgFacts, PrincipalFacts, Snapshot, TrailEvidence, Unseen
+
+__all__ = ["BASE_ACTIONS", "ORG_ACTIONS", "READER_ACTIONS", "WRITER_ACTIONS", "collect", "redaction"]
+
+MAX_WORKERS = 32
+_ARN_ACCOUNT = re.compile(r"arn:[\w-]*:(?:iam|sts|kms):[\w-]*:(?P<account>[^:]*):")
+_KEY_ID = re.compile(r"(?:mrk-)?[0-9a-fA-F-]+")
+_ORG_LAYERS = {
+    "no_scp_allow": "scp",
+    "explicit_deny_scp": "scp",
+    "no_rcp_allow": "rcp",
+    "explicit_deny_rcp": "rcp",
+}
+
+
+def redaction(value: str | None) -> str | None:
+    """The placeholder standing for an account id in an ARN or account field (`xxxx`, `<account-id>`…)."""
+    if not value:
+        return None
+    match = _ARN_ACCOUNT.match(value)
+    account = match["account"] if match else (value if not value.startswith("arn:") else None)
+    if account is None or account == "" or re.fullmatch(r"\d{12}", account) or account == "aws":
+        return None
+    return account
+
+
+def _redacted_key_id(key_id: str | None) -> bool:
+    if not key_id or key_id.startswith(("alias/", "arn:")):
+        return False
+    return _KEY_ID.fullmatch(key_id) is None
+
+
+@dataclass
+class _Found:
+    principal: PrincipalFacts | None = None
+    key: KeyFacts | None = None
+    org: OrgFacts | None = None
+    trail: TrailEvidence | None = None
+    unseen: list[Unseen] = field(default_factory=list)
+
+
+def _assume_failed(layers: tuple[str, ...], error: AssumeRoleError, sessions: SessionFactory) -> list[Unseen]:
+    bot_identity = sessions.base_identity_arn()
+    statement: Json = {
+        "Effect": "Allow",
+        "Principal": {"AWS": bot_identity or "<the kms-why bot's role ARN>"},
+        "Action": "sts:AssumeRole",
+    }
+    external_id = sessions.settings.reader_external_id
+    if external_id:
+        statement["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
+    reason = (
+        f"AssumeRole {error.role_arn} failed: {error.code}: {error.message}. Either the role does not "
+        f"exist there or its trust policy does not let {bot_identity or 'the bot'} assume it"
+    )
+    remedy = (
+        "create the role (deploy/iam) in that account, or add this statement to its trust policy"
+        if error.code.startswith("AccessDenied")
+        else None
+    )
+    return [
+        Unseen(what=layer, reason=reason, remedy=remedy, remedy_statement=statement if remedy else None)
+        for layer in layers
+    ]
+
+
+class _Collector:
+    def __init__(
+        self, denial: Denial, settings: Settings, request_id: str, sessions: SessionFactory, pool: Executor
+    ) -> None:
+        self.denial = denial
+        self.settings = settings
+        self.request_id = request_id
+        self.sessions = sessions
+        self.pool = pool
+
+    def session(self, account: str) -> AccountSession | AssumeRoleError:
+        try:
+            return self.sessions.reader(account, self.request_id)
+        except AssumeRoleError as error:
+            return error
+
+    def org_session(self) -> AccountSession | AssumeRoleError | None:
+        try:
+            return self.sessions.org_reader(self.request_id)
+        except AssumeRoleError as error:
+            return error
+
+    def principal_side(self, caller: Caller, session: AccountSession | AssumeRoleError | None) -> _Found:
+        if session is None:
+            facts, unseen = unread_principal(caller)
+        elif isinstance(session, AssumeRoleError):
+            facts, _ = unread_principal(caller, reason="assume failed")
+            unseen = _assume_failed(("identity",), session, self.sessions)
+        else:
+            facts, unseen = read_principal(session, self.pool, caller)
+        return _Found(principal=facts, unseen=unseen)
+
+    def key_side(self, ref: KeyRef) -> _Found:
+        session = self.session(ref.account)
+        if isinstance(session, AssumeRoleError):
+            return _Found(unseen=_assume_failed(("key_policy", "grants"), session, self.sessions))
+        facts, unseen = KeyReader(session, self.pool).read(ref)
+        return _Found(key=facts, unseen=unseen)
+
+    def org_side(
+        self,
+        session: AccountSession | AssumeRoleError | None,
+        principal_account: str | None,
+        key_account: str | None,
+    ) -> _Found:
+        if session is None or not (principal_account or key_account):
+            return _Found()
+        if isinstance(session, AssumeRoleError):
+            layers = tuple(
+                layer for layer, acct in (("scp", principal_account), ("rcp", key_account)) if acct
+            )
+            return _Found(unseen=_assume_failed(layers, session, self.sessions))
+        facts, unseen = read_org(
+            session, self.pool, principal_account=principal_account, key_account=key_account
+        )
+        return _Found(org=facts, unseen=unseen)
+
+    def trail_side(self, session: AccountSession | AssumeRoleError | None) -> _Found:
+        if not isinstance(session, AccountSession):
+            return _Found()  # the principal side already says why its account could not be read
+        region = self.denial.region or self.settings.aws_default_region
+        trail, unseen = lookup_denied_call(
+            session, region, action=self.denial.action, principal_arn=self.denial.principal_arn
+        )
+        return _Found(trail=trail, unseen=unseen)
+
+
+def _merge(found: list[_Found]) -> _Found:
+    out = _Found()
+    for part in found:
+        out.principal = out.principal or part.principal
+        out.key = out.key or part.key
+        out.trail = out.trail or part.trail
+        if part.org is not None:
+            if out.org is None:
+                out.org = part.org
+            else:
+                out.org = OrgFacts(
+                    management_account=out.org.management_account or part.org.management_account,
+                    scps=out.org.scps if out.org.scps is not None else part.org.scps,
+                    rcps=out.org.rcps if out.org.rcps is not None else part.org.rcps,
+                )
+        out.unseen.extend(part.unseen)
+    return out
+
+
+def _needs_trail(denial: Denial, ref: KeyRef | None) -> bool:
+    message = denial.message or ""
+    return (
+        ref is None or denial.denial_kind == "key_not_found_or_denied" or "null (Service: AWSKMS" in message
+    )
+
+
+def collect(
+    denial: Denial,
+    settings: Settings,
+    *,
+    request_id: str,
+    sessions: SessionFactory | None = None,
+    trace: Trace | None = None,
+) -> Snapshot:
+    """Read the caller's IAM side, the key, the organization policies and (when needed) CloudTrail."""
+    sessions = sessions or SessionFactory(settings)
+    trace = trace or Trace()
+    with (
+        tracing(trace),
+        ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="kms-why-aws") as pool,
+    ):
+        found = _collect(denial, settings, request_id, sessions, pool)
+    unique = tuple(dict.fromkeys(found.unseen))
+    return Snapshot(
+        principal=found.principal,
+        key=found.key,
+        org=found.org,
+        trail=found.trail,
+        unseen=unique,
+        aws_calls=trace.calls,
+        round_trips=trace.round_trips,
+    )
+
+
+def _collect(
+    denial: Denial, settings: Settings, request_id: str, sessions: SessionFactory, pool: Executor
+) -> _Found:
+    worker = _Collector(denial, settings, request_id, sessions, pool)
+    early: list[Unseen] = []
+
+    caller: Caller | None = None
+    principal_redacted = redaction(denial.principal_arn)
+    if principal_redacted:
+        early.append(
+            Unseen(
+                what="identity",
+                reason=(
+                    f"the caller's account id is redacted ({principal_redacted!r}) in "
+                    f"{denial.principal_arn!r}; nothing was read for it"
+                ),
+                remedy="paste the error with the real 12-digit account id, or say "
+                "which account the caller is in",
+            )
+        )
+    elif denial.principal_arn:
+        caller = classify(denial.principal_arn)
+    else:
+        early.append(
+            Unseen(
+                what="identity",
+                reason="the error does not name the caller (no principal ARN)",
+                remedy="paste the full error, or the output of `aws sts get-caller-identity`",
+            )
+        )
+
+    key_redacted = redaction(denial.resource_arn) or (
+        denial.key_id if _redacted_key_id(denial.key_id) else None
+    )
+    ref: KeyRef | None = None
+    if key_redacted:
+        early.append(
+            Unseen(
+                what="key_policy",
+                reason=(f"the key is redacted ({key_redacted!r}) in the error; nothing was read for it"),
+                remedy="paste the error with the real key ARN, or say which key it is",
+            )
+        )
+    else:
+        # A key id or alias name without an ARN only works in the caller's own account.
+        ref = key_ref(denial.resource_arn, denial.key_id, caller.account if caller else None, denial.region)
+
+    needs_reads = caller is not None and caller.kind in ("role", "assumed_role", "user")
+    principal_account = caller.account if caller else None
+    trail_wanted = not key_redacted and principal_account is not None and _needs_trail(denial, ref)
+    first: list[Callable[[], Any]] = [
+        partial(worker.session, principal_account)
+        if principal_account and (needs_reads or trail_wanted)
+        else lambda: None,
+        worker.org_session,
+    ]
+    if ref is not None and ref.account != principal_account:
+        first.append(partial(worker.session, ref.account))
+    principal_session, org_session, *_ = gather(pool, first)  # every role at once: one round trip
+
+    branches: list[Callable[[], _Found]] = []
+    if caller is not None:
+        branches.append(partial(worker.principal_side, caller, principal_session if needs_reads else None))
+    if trail_wanted and ref is None:
+
+        def trail_then_key() -> _Found:
+            trail = worker.trail_side(principal_session)
+            late = (
+                key_ref(trail.trail.key_arn, None, None, None)
+                if trail.trail and trail.trail.key_arn
+                else None
+            )
+            if late is None:
+                return _merge([trail, _Found(unseen=[_no_key(trail, principal_account, denial, settings)])])
+            parts = gather(
+                pool,
+                [partial(worker.key_side, late), partial(worker.org_side, org_session, None, late.account)],
+            )
+            return _merge([trail, *parts])
+
+        branches.append(trail_then_key)
+        branches.append(partial(worker.org_side, org_session, principal_account, None))
+    else:
+        if ref is not None:
+            branches.append(partial(worker.key_side, ref))
+        elif not key_redacted:
+            early.append(
+                Unseen(
+                    what="key_policy",
+                    reason="the error does not name the key",
+                    remedy="paste the error with the key ARN",
+                )
+            )
+        if trail_wanted:
+            branches.append(partial(worker.trail_side, principal_session))
+        branches.append(
+            partial(worker.org_side, org_session, principal_account, ref.account if ref else None)
+        )
+    found = _merge([_Found(unseen=early), *gather(pool, branches)])
+    layer = _ORG_LAYERS.get(denial.denial_kind)
+    if layer and settings.org_role_arn is None:
+        found.unseen.append(
+            Unseen(
+                what=layer,
+                reason=(
+                    f"the error names an organization policy ({layer.upper()}), and KMS_WHY_ORG_ROLE_ARN "
+                    "is not set, so no organization policy was read"
+                ),
+                remedy="set KMS_WHY_ORG_ROLE_ARN to a role in the management (or delegated admin) account",
+            )
+        )
+    return found
+
+
+def _no_key(trail: _Found, account: str | None, denial: Denial, settings: Settings) -> Unseen:
+    if trail.unseen:
+        why = "the error does not name the key, and CloudTrail could not be searched (see the other entry)"
+    else:
+        region = denial.region or settings.aws_default_region
+        why = (
+            f"the error does not name the key, and CloudTrail in {account} {region} shows no failed "
+            f"{denial.action or 'KMS'} call by this caller in the last day"
+        )
+    return Unseen(what="key_policy", reason=why, remedy="paste the error with the key ARN")
