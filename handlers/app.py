@@ -1,0 +1,75 @@
+"""The Bolt app: one sync App with every listener registered.
+
+`process_before_response=True`: in HTTP mode Bolt then sends the HTTP response only after the
+listener returns, which is what we want because the web process does no slow work (parse, one Redis
+round trip, at most a Slack call or two for approvals), and it lets a failed enqueue become the event's
+HTTP status (503) so Slack retries it, instead of a 200 already sent for a job that was never queued.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+from bot.errors import UserError
+from bot.queue import QueueUnavailable
+from bot.settings import Settings
+from handlers import actions, commands, events, shortcuts, views
+from handlers.deps import Deps, JobSink, Parser, ProposalSource
+
+log = logging.getLogger(__name__)
+
+
+def make_client(settings: Settings, token: str | None = None) -> WebClient:
+    """A WebClient on SLACK_API_URL that waits out Slack's 429s (Retry-After) and retries connection drops."""
+    return WebClient(
+        token=token or settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=3),
+        ],
+    )
+
+
+def _on_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
+    if isinstance(error, QueueUnavailable):
+        what = body.get("event_id") or body.get("type")
+        log.warning("queue unavailable; answering 503 so Slack retries %s", what)
+        return BoltResponse(status=503, body="queue unavailable")
+    log.error("listener failed on a %s payload: %s: %s", body.get("type"), type(error).__name__, error)
+    return None  # Bolt answers 500
+
+
+def build_app(
+    settings: Settings,
+    queue: JobSink,
+    store: ProposalSource,
+    *,
+    parse: Parser | None = None,
+    socket_mode: bool = False,
+) -> App:
+    """The Slack app. HTTP mode needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET; Socket Mode the bot token."""
+    if not settings.slack_bot_token:
+        raise UserError("SLACK_BOT_TOKEN is not set")
+    if not socket_mode and not settings.slack_signing_secret:
+        raise UserError("SLACK_SIGNING_SECRET is not set (needed to verify Slack's requests)")
+    app = App(
+        client=make_client(settings),
+        signing_secret=settings.slack_signing_secret,
+        process_before_response=True,
+        # No auth.test at start-up: the web process must come up (and /readyz answer) while Slack is
+        # unreachable. Bolt still calls it once, lazily, to learn its own bot user id.
+        token_verification_enabled=False,
+        request_verification_enabled=not socket_mode,
+    )
+    deps = Deps(settings, queue, store) if parse is None else Deps(settings, queue, store, parse=parse)
+    for listeners in (events, commands, shortcuts, actions, views):
+        listeners.register(app, deps)
+    app.error(_on_error)
+    return app

@@ -1,0 +1,223 @@
+"""ThreadView -> the one thread message (Block Kit + a plain-text fallback). Pure functions.
+
+Every user-controlled string goes through `handlers.text` (inline code for identifiers, escaped text
+for sentences), every text is clipped to Slack's 3000 characters, and a message never exceeds 50
+blocks: diagnoses that do not fit are counted, not dropped silently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.approval import proposable_fix
+from bot.diagnosis.models import Diagnosis, Fix, Lock
+from bot.ports import ThreadView
+from handlers.text import clip, code, code_block, escape_keeping_user_mentions, escape_mrkdwn, plain
+
+MAX_BLOCKS = 50
+MAX_TEXT = 3000
+DIFF_PREVIEW_CHARS = 2200
+MAX_FIXES_SHOWN = 2
+
+ACTION_APPROVE = "approve_proposal"
+ACTION_REJECT = "reject_proposal"
+ACTION_REVERT = "revert_proposal"
+ACTION_FULL_DIFF = "show_full_diff"
+
+LAYER_WORDS = {
+    "identity": "IAM policy",
+    "key_policy": "key policy",
+    "grants": "grants",
+    "scp": "SCP",
+    "rcp": "RCP",
+    "permissions_boundary": "permissions boundary",
+    "session": "session policy",
+    "vpc_endpoint": "VPC endpoint policy",
+    "key_state": "key state",
+}
+FIX_WORDS = {
+    "key_policy_patch": "key-policy patch",
+    "iam_policy_patch": "IAM policy change",
+    "org_policy_change": "organization policy change",
+    "reencrypt": "re-encrypt",
+    "other": "fix",
+}
+VERDICT_WORDS = {
+    "implicit_deny": "implicit deny: no policy allows it",
+    "explicit_deny": "explicit deny: a statement denies it",
+    "allow": "allow: the policies read allow it, so something not seen denied it",
+}
+BANNERS = {
+    "analysing": "🔎 Analysing this KMS error…",
+    "answered": "",
+    "applied": "✅ Patch applied.",
+    "rejected": "🚫 Patch rejected: nothing was changed.",
+    "reverted": "↩️ Patch reverted: the key policy is back to what it was.",
+    "expired": "⌛ This proposal expired: nothing was changed. Paste the error again for a fresh analysis.",
+    "failed": "⚠️ The analysis failed.",
+}
+
+
+def _section(mrkdwn: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(mrkdwn, MAX_TEXT)}}
+
+
+def _context(mrkdwn: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(mrkdwn, MAX_TEXT)}]}
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {"type": "button", "text": {"type": "plain_text", "text": plain(text, 75)},
+                              "action_id": action_id, "value": value}
+    if style:
+        button["style"] = style
+    return button
+
+
+def _or_unknown(value: str | None) -> str:
+    return code(value) if value else "_(not in the paste)_"
+
+
+def _lock_line(lock: Lock) -> str:
+    mark = "✅" if lock.allows else "❌" if lock.allows is False else "❔"
+    verdict = "allows" if lock.allows else "does not allow" if lock.allows is False else "could not be read"
+    line = f"{mark} *{LAYER_WORDS[lock.layer]}* {verdict}"
+    if lock.policy:
+        line += f" — {code(lock.policy)}"
+    if lock.statement is not None:
+        line += f" statement {code(lock.statement)}"
+    if lock.explain:
+        line += f"\n      {escape_mrkdwn(lock.explain)}"
+    return line
+
+
+def failing_layers(diagnosis: Diagnosis) -> list[str]:
+    return [LAYER_WORDS[lock.layer] for lock in diagnosis.locks if lock.allows is False]
+
+
+def _what_blocks(diagnosis: Diagnosis) -> list[dict[str, Any]]:
+    denial = diagnosis.denial
+    key = denial.resource_arn or denial.key_id
+    lines = [
+        f"*Denied:* {_or_unknown(denial.action)}",
+        f"*To:* {_or_unknown(denial.principal_arn)}",
+        f"*On key:* {_or_unknown(key)}",
+        f"*Policies say:* {VERDICT_WORDS[diagnosis.verdict]}",
+    ]
+    if diagnosis.cross_account:
+        lines.append(
+            f"*Cross-account:* the caller is in account {_or_unknown(diagnosis.principal_account)}, "
+            f"the key in account {_or_unknown(diagnosis.key_account)}: both accounts' policies must allow."
+        )
+    header = plain(f"{denial.action or 'KMS request'} denied", 150)
+    return [{"type": "header", "text": {"type": "plain_text", "text": header}}, _section("\n".join(lines))]
+
+
+def _why_blocks(diagnosis: Diagnosis) -> list[dict[str, Any]]:
+    cause = f"*Cause:* {escape_mrkdwn(diagnosis.cause.summary)}"
+    layers = failing_layers(diagnosis)
+    if layers:
+        cause += f"\n*Blocked by:* {', '.join(layers)}"
+    locks = "\n".join(_lock_line(lock) for lock in diagnosis.locks) or "_no locks_"
+    blocks = [_section(cause), _section(locks)]
+    if diagnosis.unseen or diagnosis.unseen_details:
+        names = ", ".join(code(item) for item in diagnosis.unseen) or "some context"
+        details = [f"• {escape_mrkdwn(line)}" for line in diagnosis.unseen_details]
+        blocks.append(_section("\n".join([f"*Could not see:* {names}", *details])))
+    if diagnosis.question:
+        blocks.append(_section(f"❓ {escape_mrkdwn(diagnosis.question)}"))
+    return blocks
+
+
+def _fix_blocks(fix: Fix, full_diff_value: str) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The fix's blocks, and a "Show full diff" button when its diff had to be cut."""
+    proof = ("✅ *Proven:* re-evaluating the policies with this change allows the request."
+             if fix.verified else "⚠️ *Not proven:* re-evaluation could not confirm this change.")
+    head = f"*Fix ({FIX_WORDS[fix.kind]}):* {escape_mrkdwn(fix.summary)}\n{proof}"
+    if fix.blast_radius:
+        head += f"\n*Also affects:* {escape_mrkdwn(fix.blast_radius)}"
+    blocks = [_section(head)]
+    button = None
+    if fix.diff:
+        preview = fix.diff
+        if len(preview) > DIFF_PREVIEW_CHARS:
+            preview = preview[:DIFF_PREVIEW_CHARS].rsplit("\n", 1)[0] + "\n…"
+            button = _button("Show full diff", ACTION_FULL_DIFF, full_diff_value)
+        blocks.append(_section(code_block(preview)))
+    commands = list(fix.commands) or _verify_commands(fix)
+    if commands:
+        blocks.append(_section("*Verify with the AWS CLI:*\n" + code_block("\n".join(commands))))
+    return blocks, button
+
+
+def _verify_commands(fix: Fix) -> list[str]:
+    if fix.kind != "key_policy_patch" or not fix.key_arn:
+        return []
+    region = fix.key_arn.split(":")[3] if fix.key_arn.count(":") >= 5 else ""
+    return [f"aws kms get-key-policy --key-id {fix.key_arn} --policy-name default"
+            + (f" --region {region}" if region else "") + " --output text"]
+
+
+def diagnosis_blocks(view: ThreadView, index: int) -> list[dict[str, Any]]:
+    diagnosis = view.diagnoses[index]
+    blocks = _what_blocks(diagnosis) + _why_blocks(diagnosis)
+    buttons: list[dict[str, Any]] = []
+    for fix_index, fix in enumerate(diagnosis.fixes[:MAX_FIXES_SHOWN]):
+        fix_blocks, more = _fix_blocks(fix, f"{view.analysis_id}|{index}|{fix_index}")
+        blocks += fix_blocks
+        if more:
+            buttons.append(more)
+    if len(diagnosis.fixes) > MAX_FIXES_SHOWN:
+        hidden = len(diagnosis.fixes) - MAX_FIXES_SHOWN
+        blocks.append(_context(f"{hidden} more fix(es): see `kms-why explain`."))
+    proposal_id = view.proposal_ids[index] if index < len(view.proposal_ids) else None
+    if view.state == "answered" and proposal_id and proposable_fix(diagnosis) is not None:
+        buttons[:0] = [_button("Approve & apply", ACTION_APPROVE, proposal_id, "primary"),
+                       _button("Reject", ACTION_REJECT, proposal_id, "danger")]
+    if buttons:
+        blocks.append({"type": "actions", "elements": buttons})
+    return blocks
+
+
+def _banner(view: ThreadView) -> str:
+    banner = BANNERS[view.state]
+    if view.status_line:
+        banner = f"{banner} {escape_keeping_user_mentions(view.status_line)}".strip()
+    return banner
+
+
+def fallback_text(view: ThreadView) -> str:
+    """The notification text: state, then what was denied to whom and why, escaped."""
+    parts = [BANNERS[view.state]] if BANNERS[view.state] else []
+    if view.status_line:
+        parts.append(escape_keeping_user_mentions(view.status_line))
+    for diagnosis in view.diagnoses[:3]:
+        denial = diagnosis.denial
+        key = denial.resource_arn or denial.key_id or "?"
+        line = f"{denial.action or 'KMS request'} denied to {denial.principal_arn or '?'} on {key}"
+        parts.append(escape_mrkdwn(f"{line}: {diagnosis.cause.summary}"))
+    return clip(" ".join(parts) or "kms-why", MAX_TEXT)
+
+
+def thread_message(view: ThreadView) -> dict[str, Any]:
+    """`{"text": fallback, "blocks": [...]}` for chat.postMessage / chat.update."""
+    blocks: list[dict[str, Any]] = []
+    banner = _banner(view)
+    if banner:
+        blocks.append(_section(banner))
+    left_out = 0
+    for index in range(len(view.diagnoses)):
+        rendered = ([{"type": "divider"}] if blocks else []) + diagnosis_blocks(view, index)
+        if len(blocks) + len(rendered) > MAX_BLOCKS - 2:
+            left_out = len(view.diagnoses) - index
+            break
+        blocks += rendered
+    if left_out:
+        blocks.append(_context(f"{left_out} more denial(s) in this paste did not fit; "
+                               "paste them separately or use `kms-why explain`."))
+    if view.state == "applied" and view.revert_proposal_id:
+        blocks.append({"type": "actions",
+                       "elements": [_button("Revert", ACTION_REVERT, view.revert_proposal_id, "danger")]})
+    if not blocks:
+        blocks.append(_section("_nothing to show_"))
+    return {"text": fallback_text(view), "blocks": blocks}

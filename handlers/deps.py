@@ -1,0 +1,50 @@
+"""What the listeners need, as small protocols: the real JobQueue/Store, or test fakes, fit them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from bot.approval import Proposal
+from bot.jobs import AnalyseJob, DecisionJob
+from bot.parse.models import ParseResult
+from bot.settings import Settings
+from bot.store import AnalysisRecord
+
+Parser = Callable[[str], ParseResult]
+
+
+class JobSink(Protocol):
+    def enqueue(self, job: AnalyseJob | DecisionJob) -> bool:
+        """False when that job_id was already queued; raises bot.queue.QueueUnavailable."""
+        ...
+
+    def ping(self) -> bool: ...
+
+
+class ProposalSource(Protocol):
+    def get_proposal(self, proposal_id: str) -> Proposal | None: ...
+
+    def get_analysis(self, analysis_id: str) -> AnalysisRecord | None: ...
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _default_parser() -> Parser:
+    # Imported when the app is built, not at import: `kms-why web` needs it, the handler tests may not.
+    from bot.parse import parse
+
+    return parse
+
+
+@dataclass(frozen=True)
+class Deps:
+    settings: Settings
+    queue: JobSink
+    store: ProposalSource
+    parse: Parser = field(default_factory=_default_parser)
+    now: Callable[[], datetime] = _utc_now
