@@ -10,6 +10,7 @@ import json
 import os
 import textwrap
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import TextIO
 
 _DUMMY_ENV = {
@@ -56,8 +57,16 @@ def run(stdout: TextIO, *, as_json: bool) -> None:
             {"KMS_WHY_ORG_ROLE_ARN": org_reader, "AWS_DEFAULT_REGION": "us-east-1"}
         )
         sessions = world.session_factory(settings)
-        for number, (scenario, paste) in enumerate(seeded, start=1):
-            diagnoses = analyse(paste, settings, request_id=f"demo-{number}", sessions=sessions)
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            answers = list(
+                pool.map(
+                    lambda item: analyse(
+                        item[1][1], settings, request_id=f"demo-{item[0]}", sessions=sessions
+                    ),
+                    enumerate(seeded, start=1),
+                )
+            )
+        for number, ((scenario, paste), diagnoses) in enumerate(zip(seeded, answers, strict=True), start=1):
             if as_json:
                 for diagnosis in diagnoses:
                     stdout.write(

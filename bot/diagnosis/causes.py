@@ -35,6 +35,12 @@ _SPECS = (
         "key_policy_unreadable",
         "The bot could not read the key policy, so it cannot say which lock failed.",
     ),
+    CauseSpec(
+        0,
+        "caller_unknown",
+        "The paste does not say which role or user made the call, so the bot cannot weigh the policies.",
+    ),
+    CauseSpec(0, "policy_unparseable", "A policy the bot read could not be evaluated: {explain}"),
     CauseSpec(0, "unclassified", "The request is denied by the {layer}, for a reason outside the catalogue."),
     CauseSpec(
         1,

@@ -6,10 +6,11 @@ import re
 
 from bot.diagnosis.causes import make_cause
 from bot.diagnosis.classify import Finding, before_engine, classify, lookalike
-from bot.diagnosis.document import Built, account_of, build
+from bot.diagnosis.document import UNKNOWN_CALLER, Built, account_of, build
 from bot.diagnosis.fixes import build_fixes
 from bot.diagnosis.locks import build_locks, layer_words
 from bot.diagnosis.models import Diagnosis, Lock
+from bot.errors import UserError
 from bot.parse.models import Denial
 from bot.patch import Evaluator
 from bot.policy.simulation import SimulationResult
@@ -65,9 +66,14 @@ def diagnose(denial: Denial, snapshot: Snapshot, *, evaluate: Evaluator | None =
         return _question(denial, placeholder)
     evaluate = evaluate or default_evaluator()
     built = build(denial, snapshot)
-    result = evaluate(built.document)
-    locks = build_locks(built, snapshot, result)
     look = lookalike(denial, snapshot, built)
+    if built.principal_arn == UNKNOWN_CALLER:
+        return _unweighed(denial, snapshot, built, look, "caller_unknown", evaluate)
+    try:
+        result = evaluate(built.document)
+    except UserError as problem:  # a malformed policy in the account: say so, do not crash the answer
+        return _unweighed(denial, snapshot, built, look, "policy_unparseable", evaluate, explain=str(problem))
+    locks = build_locks(built, snapshot, result)
     finding = look or before_engine(denial, snapshot, built) or classify(denial, snapshot, built, result)
     if look is not None:
         state = (snapshot.key.state if snapshot.key else None) or denial.error_code or "unusable"
@@ -118,6 +124,51 @@ def diagnose(denial: Denial, snapshot: Snapshot, *, evaluate: Evaluator | None =
         aws_calls=snapshot.aws_calls,
         round_trips=snapshot.round_trips,
         notes=tuple(notes),
+    )
+
+
+def _unweighed(
+    denial: Denial,
+    snapshot: Snapshot,
+    built: Built,
+    look: Finding | None,
+    code: str,
+    evaluate: Evaluator,
+    explain: str = "",
+) -> Diagnosis:
+    """An answer without the engine: the caller is unknown or a policy cannot be evaluated."""
+    reason = "the caller is unknown" if code == "caller_unknown" else "a policy could not be evaluated"
+    locks = [
+        Lock(layer="identity", allows=None, explain=reason),
+        Lock(layer="key_policy", allows=None, policy=built.key_arn, explain=reason),
+    ]
+    if look is not None:
+        state = (snapshot.key.state if snapshot.key else None) or denial.error_code or "unusable"
+        locks.append(
+            Lock(layer="key_state", allows=False, policy=built.key_arn, explain=f"key state: {state}")
+        )
+    finding = look or Finding(code, {"explain": explain})
+    question = None
+    if code == "caller_unknown" and look is None:
+        question = (
+            "Which role or user made the call? Paste the complete error (it names the caller), or the "
+            "time of the failure so the bot can find it in CloudTrail."
+        )
+    return Diagnosis(
+        denial=denial,
+        verdict="implicit_deny",
+        cause=make_cause(finding.code, **finding.facts),
+        locks=tuple(locks),
+        unseen=("identity", "key_policy"),
+        unseen_details=(f"identity, key_policy: {reason}; the verdict is not the policies' decision.",),
+        fixes=tuple(build_fixes(finding, built, snapshot, locks, evaluate)),
+        question=question,
+        principal_account=built.principal_account,
+        key_account=built.key_account,
+        key_manager=snapshot.key.manager if snapshot.key else None,
+        aws_calls=snapshot.aws_calls,
+        round_trips=snapshot.round_trips,
+        notes=(explain,) if explain else (),
     )
 
 

@@ -15,6 +15,7 @@ from bot.parse.models import Denial
 from bot.policy.simulation import Json, KeyFacts, Request, SimulationDocument
 from bot.snapshot import NamedPolicy, Snapshot
 
+UNKNOWN_CALLER = "unknown"
 ALLOW_ALL: Json = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
@@ -131,7 +132,7 @@ def _unseen_layers(snapshot: Snapshot) -> list[str]:
 def build(denial: Denial, snapshot: Snapshot) -> Built:
     principal = snapshot.principal
     key = snapshot.key
-    principal_arn = (principal.arn if principal else None) or denial.principal_arn or "unknown"
+    principal_arn = (principal.arn if principal else None) or denial.principal_arn or UNKNOWN_CALLER
     role_arn = (principal.role_arn or principal.user_arn) if principal else None
     role_arn = role_arn or role_arn_from_session(principal_arn)
     principal_account = (principal.account if principal else None) or account_of(principal_arn)

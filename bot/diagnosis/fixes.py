@@ -110,7 +110,7 @@ def _key_policy_fixes(
                 extend_condition(policy, index, operator, key_name, value),
                 None,
                 f"Adds {value} to the {key_name} values of that statement: every principal it names "
-                f"(for a \"*\" or account principal: any principal of account {built.principal_account} "
+                f'(for a "*" or account principal: any principal of account {built.principal_account} '
                 f"whose IAM policies allow it) may then use this key that way.",
                 {built.principal_account} if built.principal_account else set(),
             )
