@@ -80,7 +80,7 @@ def mrkdwn_safe(text: str) -> str:
 
 
 def slack_permalink(channel_id: str, ts: str | None) -> str:
-    if not ts:
+    if not ts or not ts.replace(".", "").isdigit():  # no message ts (e.g. answered via response_url)
         return f"https://slack.com/archives/{channel_id}"
     return f"https://slack.com/archives/{channel_id}/p{ts.replace('.', '')}"
 

@@ -9,11 +9,15 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from bot.errors import UserError
+
+if TYPE_CHECKING:
+    from bot.ports import ThreadReplies
+    from bot.settings import Settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,6 +64,62 @@ def demo(as_json: bool) -> None:
     from bot.commands import demo as command
 
     command.run(sys.stdout, as_json=as_json)
+
+
+
+def _port_from_env() -> int:
+    raw = os.environ.get("PORT", "3000")
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise UserError(f"PORT must be a TCP port number, not {raw!r}")
+    return int(raw)
+
+
+@cli.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default $PORT or 3000).")
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+def web(port: int | None, host: str) -> None:
+    """The Slack app over HTTP: POST /slack/events, GET /healthz, /readyz and /metrics."""
+    from bot.commands import serve as common
+
+    settings = common.load_settings()
+    common.require(settings, "slack_bot_token", "slack_signing_secret", command="web")
+    common.configure_process_logging(settings)
+    queue, _ = common.queue_and_store(settings)
+    common.install_queue_probe(queue)
+    from handlers.web import serve  # the composition root wires the Slack layer in
+
+    try:
+        serve(settings, host, port if port is not None else _port_from_env())
+    except OSError as problem:
+        raise UserError(f"cannot listen on {host}:{port}: {problem.strerror or problem}") from None
+
+
+@cli.command()
+def socket() -> None:
+    """The same Slack app over Socket Mode (needs SLACK_APP_TOKEN)."""
+    from bot.commands import serve as common
+
+    settings = common.load_settings()
+    common.require(settings, "slack_bot_token", "slack_app_token", command="socket")
+    common.configure_process_logging(settings)
+    from handlers.socket import run
+
+    run(settings)
+
+
+def _slack_thread_replies(settings: Settings) -> ThreadReplies:
+    from handlers.app import make_client
+    from handlers.replies import SlackThreadReplies
+
+    return SlackThreadReplies(make_client(settings))
+
+
+@cli.command()
+def worker() -> None:
+    """Consume the Redis queue: analyse pastes, answer in Slack, apply approved patches."""
+    from bot.commands import worker as command
+
+    command.run(_slack_thread_replies)
 
 
 def _configure_logging() -> None:

@@ -25,6 +25,7 @@ import redis
 from pydantic import ValidationError
 
 from bot.jobs import AnalyseJob, DecisionJob, JobEnvelope
+from bot.metrics import QueueProbe, redis_stream_probe
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,16 @@ class JobQueue:
 
     def receive(self, consumer: str, *, block_ms: int = 1000) -> Delivery | None:
         """The next job for `consumer`: first a job a dead worker left idle, else a new one."""
+        try:
+            return self._receive(consumer, block_ms)
+        except redis.ResponseError as problem:
+            if "NOGROUP" not in str(problem):
+                raise
+            # The stream was deleted under us (a flushed database): recreate the group next time.
+            self._group_ready = False
+            return None
+
+    def _receive(self, consumer: str, block_ms: int) -> Delivery | None:
         self.ensure_group()
         reply = cast(
             list[Any],
@@ -175,6 +186,10 @@ class JobQueue:
             pipe.xdel(self.stream, delivery.message_id)
             pipe.decr(self._deliveries_key(delivery.job.job_id))
             pipe.execute()
+
+    def metrics_probe(self) -> QueueProbe:
+        """What `/metrics` reads at each scrape: waiting jobs, jobs in flight, the oldest one's age."""
+        return redis_stream_probe(self._redis, self.stream, GROUP)
 
     def pending_count(self) -> int:
         """Jobs handed out and not yet acknowledged (for tests and metrics)."""

@@ -5,6 +5,8 @@ A missing credential is the operator's mistake, not a crash: one line naming the
 
 from __future__ import annotations
 
+import os
+
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
@@ -56,3 +58,20 @@ def queue_and_store(settings: Settings, config: WorkerConfig | None = None) -> t
     except ValueError as problem:  # redis-py's verdict on a malformed URL
         raise UserError(f"invalid REDIS_URL: {problem}") from None
     return queue, store
+
+
+def configure_process_logging(settings: Settings) -> None:
+    """Long-running processes log JSON lines (KMS_WHY_LOG_FORMAT=text for people), INFO by default."""
+    from bot.logs import configure_logging
+
+    configure_logging(
+        level=os.environ.get("KMS_WHY_LOG_LEVEL", "INFO"),
+        json=os.environ.get("KMS_WHY_LOG_FORMAT", "json").lower() != "text",
+        secrets=(settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token),
+    )
+
+
+def install_queue_probe(queue: JobQueue) -> None:
+    from bot import metrics
+
+    metrics.set_queue_probe(queue.metrics_probe())

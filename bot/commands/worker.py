@@ -5,7 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from bot.commands.serve import load_settings, load_worker_config, queue_and_store, require
+from bot.commands.serve import (
+    configure_process_logging,
+    install_queue_probe,
+    load_settings,
+    load_worker_config,
+    queue_and_store,
+    require,
+)
 from bot.ports import ThreadReplies
 from bot.settings import Settings
 
@@ -17,6 +24,7 @@ def run(make_replies: Callable[[Settings], ThreadReplies]) -> None:
     settings = load_settings()
     require(settings, "slack_bot_token", command="worker")
     config = load_worker_config()
+    configure_process_logging(settings)
     queue, store = queue_and_store(settings, config)
 
     from bot import metrics
@@ -38,6 +46,7 @@ def run(make_replies: Callable[[Settings], ThreadReplies]) -> None:
     )
     install_signal_handlers(worker)
     if config.metrics_port:
+        install_queue_probe(queue)
         metrics.start_metrics_server(config.metrics_port)
     if not queue.ping():
         log.warning("Redis at %s does not answer yet; the worker keeps trying", settings.redis_url)

@@ -95,3 +95,23 @@ def test_redis_down_raises_queue_unavailable_and_ping_is_false() -> None:
     with pytest.raises(QueueUnavailable):
         queue.enqueue(_job())
     assert queue.ping() is False
+
+
+def test_a_deleted_stream_is_recreated_by_the_next_receive(redis_client: redis.Redis, prefix: str) -> None:
+    queue = JobQueue(redis_client, prefix=prefix)
+    queue.enqueue(_job("Ev1"))
+    assert queue.receive("w", block_ms=10) is not None
+    redis_client.delete(queue.stream)
+    assert queue.receive("w", block_ms=10) is None
+    queue.enqueue(_job("Ev2"))
+    delivery = queue.receive("w", block_ms=10)
+    assert delivery is not None and delivery.job.job_id == "Ev2"
+
+
+def test_metrics_probe_counts_waiting_and_in_flight(redis_client: redis.Redis, prefix: str) -> None:
+    queue = JobQueue(redis_client, prefix=prefix)
+    queue.enqueue(_job("Ev1"))
+    queue.enqueue(_job("Ev2"))
+    assert queue.receive("w", block_ms=10) is not None
+    state = queue.metrics_probe()()
+    assert (state.depth, state.in_flight) == (1, 1)
