@@ -22,7 +22,7 @@ _LOOKAHEAD = 700
 _ACTION = re.compile(
     r":?\s{0,4}[\"'`]?(?P<action>[A-Za-z0-9_-]{1,64}:[A-Za-z0-9_*-]{1,128})[\"'`]?"
     r"(?:\s{1,4}on\s{1,4}(?:"
-    r"resource:?\s{0,4}[\"'`]?(?P<resource>[^\s\"'`]{1,2048})"
+    r"resource:?\s{0,4}[\"'`]?(?P<resource><[^<>]{1,80}>[^\s\"'`]{0,2048}|[^\s\"'`]{1,2048})"
     r"|(?P<this>this\s{1,4}resource)"
     r"|(?P<ciphertext>the\s{1,4}resource\s{1,4}associated\s{1,4}with\s{1,4}this\s{1,4}ciphertext)"
     r"))?"
@@ -100,15 +100,16 @@ _KINDS: dict[str, DenialKind] = {
 
 
 def _principal(before: str) -> tuple[str | None, int]:
-    """The token after the last `User:` in the text just before the anchor, and its offset."""
-    at = before.rfind("User:")
-    if at < 0:
+    """The token after the last `User:` (or `User `, as IAM Identity Center writes it) before the anchor."""
+    at = before.rfind("User")
+    if at < 0 or before[at + 4 : at + 5] not in (":", " "):
         return None, -1
-    rest = before[at + 5 :].strip()
+    rest = before[at + 4 :].lstrip(":").strip()
     if rest.endswith(" is") or rest == "is":
         rest = rest[:-2].rstrip()
     rest = rest.strip("\"'`")
-    if not rest or any(ch.isspace() for ch in rest):
+    placeholder = rest.startswith("<") and rest.endswith(">") and len(rest) <= 80
+    if not rest or (any(ch.isspace() for ch in rest) and not placeholder):
         return None, -1
     return arns.clean(rest), at
 

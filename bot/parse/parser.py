@@ -12,9 +12,12 @@ from bot.parse.service_names import KMS_OPERATIONS, operation_service
 from bot.parse.services import Phrase
 
 # Every recogniser needs one of these words; most chat and non-KMS errors stop here, cheaply.
-_PREFILTER = re.compile(r"kms|ciphertext|encryptionkey|master key", re.IGNORECASE)
+_PREFILTER = re.compile(r"kms|ciphertext|encryption ?key|master key|operation|exception|fault", re.IGNORECASE)
 _ALIAS = re.compile(r"(?<![\w:/-])alias/[A-Za-z0-9/_-]{1,256}")
 _KIND_RANK: dict[DenialKind, int] = {"other": 0, "unspecified": 1}
+# ARNs that say nothing about which service called KMS.
+_NOT_CUES = frozenset({"kms", "iam", "sts", "organizations"})
+_IDENTITY = ("action", "principal_arn", "resource_arn", "key_id", "denial_kind", "service_context")
 
 
 def parse(text: str) -> ParseResult:
@@ -22,8 +25,9 @@ def parse(text: str) -> ParseResult:
     if not _PREFILTER.search(text):
         return ParseResult(relevant=False)
     normal = normalize(text)
-    sentences = grammar.find(normal)
-    phrases = services.find(normal)
+    flat = normal.replace("\n", " ")  # same offsets: units use lines, phrases may wrap across them
+    sentences = grammar.find(flat)
+    phrases = services.find(normal, flat)
     denials: list[Denial] = []
     seen: set[tuple[object, ...]] = set()
     s_index = p_index = 0
@@ -38,24 +42,37 @@ def parse(text: str) -> ParseResult:
             if phrases[p_index][0].start >= lo:
                 unit_phrases.append(phrases[p_index])
             p_index += 1
-        if unit_sentences or unit_phrases:
-            for denial in _unit(normal[lo:hi], unit_sentences, unit_phrases):
-                identity = tuple(
-                    denial.model_dump(
-                        include={
-                            "action",
-                            "principal_arn",
-                            "resource_arn",
-                            "key_id",
-                            "denial_kind",
-                            "service_context",
-                        }
-                    ).values()
-                )
-                if identity not in seen:
-                    seen.add(identity)
-                    denials.append(denial)
+        if not (unit_sentences or unit_phrases):
+            continue
+        for denial in _unit(flat[lo:hi], unit_sentences, unit_phrases):
+            identity = tuple(getattr(denial, name) for name in _IDENTITY)
+            if identity not in seen:
+                seen.add(identity)
+                denials.append(denial)
     return ParseResult(relevant=bool(denials), denials=tuple(denials))
+
+
+def _by_rank(phrases: list[tuple[Finding, Phrase]]) -> list[Phrase]:
+    return sorted((p for _, p in phrases), key=lambda p: -p.rank)
+
+
+def _service(
+    phrases: list[tuple[Finding, Phrase]],
+    wrapper_service: str | None,
+    context: wrappers.Context,
+    unit_arns: list[arns.Arn],
+) -> str | None:
+    """The service that returned the error: its own wording first, then the outermost wrapper, then hints."""
+    ranked = _by_rank(phrases)
+    certain = next((p.service for p in ranked if p.service), None)
+    hint = next((p.hint for p in ranked if p.hint), None)
+    if hint and not certain and (wrapper_service is None or context.inner_kms_only):
+        return hint  # `null (Service: AWSKMS; …)` is KMS's inner error; the service around it is not named
+    if certain or wrapper_service:
+        return certain or wrapper_service
+    if any(p.rank == 2 for p in ranked):  # a service's KMS code (`KMSAccessDeniedException`) names no service
+        return next((a.service for a in unit_arns if a.service not in _NOT_CUES and a.service), None)
+    return None
 
 
 def _unit(text: str, sentences: list[Finding], phrases: list[tuple[Finding, Phrase]]) -> list[Denial]:
@@ -65,19 +82,18 @@ def _unit(text: str, sentences: list[Finding], phrases: list[tuple[Finding, Phra
     unit_arns = arns.find_all(text)
     kms_unit = wrapper_service == "kms" or any(arns.is_kms_key(arn) for arn in unit_arns)
     phrases = [(f, p) for f, p in phrases if not p.needs_kms or kms_unit]
-    phrase_service = next(
-        (p.service for _, p in sorted(phrases, key=lambda fp: -fp[1].rank) if p.service), None
-    )
-    service = phrase_service or wrapper_service
-    kms_operation = context.operation if context.operation and (
-        context.operation in KMS_OPERATIONS and wrapper_service in (None, "kms")
-    ) else None  # fmt: skip
-    findings = sentences or ([_merge([f for f, _ in phrases], phrases)] if phrases else [])
+    if not sentences and not phrases:
+        return []
+    service = _service(phrases, wrapper_service, context, unit_arns)
+    kms_own = any(p.kms_own for _, p in phrases)
+    operation = context.operation
+    kms_operation = operation if operation in KMS_OPERATIONS and wrapper_service in (None, "kms") else None
+    findings = sentences or [_merge(phrases)]
     denials: list[Denial] = []
     for finding in findings:
         own_service = service
-        if own_service is None and finding.sentence and context.error_code != "AccessDenied":
-            own_service = "kms"  # the IAM sentence about a kms: action is KMS's own answer
+        if own_service is None and (finding.sentence or kms_own) and context.error_code != "AccessDenied":
+            own_service = "kms"  # KMS's own sentence or message, and no other service around it
         if own_service is None and kms_operation is not None:
             own_service = "kms"
         action = finding.action or (f"kms:{kms_operation}" if kms_operation else None)
@@ -85,13 +101,13 @@ def _unit(text: str, sentences: list[Finding], phrases: list[tuple[Finding, Phra
     return denials
 
 
-def _merge(findings: list[Finding], phrases: list[tuple[Finding, Phrase]]) -> Finding:
-    """One unit without an IAM sentence reports one problem: the most specific phrase names its kind."""
-    best = max(phrases, key=lambda fp: (fp[1].rank, _KIND_RANK.get(fp[1].kind, 2)))[0]
-    codes = [f.error_code for f in findings if f.error_code]
-    return Finding(
-        findings[0].start, findings[-1].end, best.denial_kind, error_code=codes[0] if codes else None
-    )
+def _merge(phrases: list[tuple[Finding, Phrase]]) -> Finding:
+    """One unit without an IAM sentence reports one problem: the most specific kind wins (a vague-key or
+    key-state message says more than a bare access-denied code), then the most specific phrase."""
+    best = max(phrases, key=lambda fp: (_KIND_RANK.get(fp[1].kind, 2), fp[1].rank))[0]
+    codes = [f.error_code for f, _ in phrases if f.error_code]
+    start, end = phrases[0][0].start, phrases[-1][0].end
+    return Finding(start, end, best.denial_kind, error_code=codes[0] if codes else None)
 
 
 def _denial(
@@ -116,8 +132,8 @@ def _denial(
     account = key_arn.account if key_arn and key_arn.account else (principal.account if principal else None)
     region = key_arn.region if key_arn and key_arn.region else None
     if region is None:
-        principal_text = finding.principal_arn
-        region = next((a.region for a in unit_arns if a.region and a.text != principal_text), context.region)
+        others = (a.region for a in unit_arns if a.region and a.text != finding.principal_arn)
+        region = next(others, context.region)
     return Denial(
         action=action,
         principal_arn=finding.principal_arn,

@@ -19,6 +19,7 @@ _NAMES: dict[str, str] = {
     "lambda": "lambda",
     "logs": "logs",
     "cloudwatchlogs": "logs",
+    "cloudwatchlog": "logs",
     "rds": "rds",
     "ec2": "ec2",
     "ebs": "ec2",
@@ -148,6 +149,14 @@ _OPERATIONS: dict[str, tuple[str, ...]] = {
     ),
     "codecommit": ("GetFile", "PutFile", "GetBlob", "CreateCommit", "GetFolder", "CreateRepository"),
     "autoscaling": ("CreateAutoScalingGroup", "UpdateAutoScalingGroup", "SetDesiredCapacity"),
+    "identitystore": (
+        "ListUsers", "ListGroups", "DescribeUser", "DescribeGroup", "CreateUser", "CreateGroup",
+        "CreateGroupMembership", "ListGroupMemberships", "GetUserId", "GetGroupId",
+    ),
+    "sso": (
+        "CreatePermissionSet", "ProvisionPermissionSet", "CreateAccountAssignment",
+        "CreateApplicationAssignment", "CreateApplication", "ListApplications",
+    ),
 }  # fmt: skip
 _OPERATION_SERVICE = {operation: service for service, ops in _OPERATIONS.items() for operation in ops}
 

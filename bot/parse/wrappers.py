@@ -7,25 +7,32 @@ returned the error, which is the one that called KMS on the user's behalf.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
 from bot.parse.service_names import service_prefix
 
-# Where a new error begins: a blank line, a new SDK/CLI error, a new Terraform diagnostic, a new
-# CloudTrail record. Literal-led alternatives keep the scan linear.
-_BOUNDARY = re.compile(
-    r"\n[ \t]*\n|(?=An error occurred \()|(?=A client error \()|(?<=\n)(?=Error: )"
-    r"|(?=\{\s{0,8}\"eventVersion\")"
+# Where a new error begins: a blank line, or a line that starts a new SDK/CLI error, Terraform
+# diagnostic or CloudTrail record. Units are whole lines, so an exception class printed before the SDK's
+# message on the same line (`KMSAccessDeniedException: An error occurred (…)`) stays with it.
+_BLANK = re.compile(r"\n[ \t]*\n")
+_STARTS = re.compile(
+    r"An error occurr?ed \(|A client error \(|^Error: |\{\s{0,8}\"eventVersion\"",
+    re.IGNORECASE | re.MULTILINE,
 )
 _BOTO = re.compile(
-    r"(?:An error occurred|A client error) \((?P<code>[^()\s]{1,120})\)(?: occurred)? when calling the "
-    r"(?P<op>[A-Za-z0-9]{1,80}) operation"
+    r"(?:An error occurr?ed|A client error) \((?P<code>[^()\s]{1,120})\)(?: occurr?ed)? when calling the "
+    r"(?P<op>[A-Za-z0-9]{1,80}) operation",
+    re.IGNORECASE,
 )
-_GO_V2 = re.compile(r"operation error (?P<svc>[A-Za-z0-9][A-Za-z0-9 .-]{0,40}?): (?P<op>[A-Za-z0-9]{1,80}),")
+_GO_V2 = re.compile(
+    r"operation\s{1,4}error (?P<svc>[A-Za-z0-9][A-Za-z0-9 .-]{0,40}?): (?P<op>[A-Za-z0-9]{1,80}),"
+)
 _GO_V2_CODE = re.compile(r"api error (?P<code>[A-Za-z0-9_.]{1,120}):")
 _JAVA = re.compile(
-    r"\(Service: (?P<svc>[^;,()\n]{1,60})[;,] ?Status Code: \d{3}[;,] ?Error Code: (?P<code>[^;,()\s]{1,120})"
+    r"\(Service: (?P<svc>[^;,()\n]{1,60})[;,] ?Status Code: \d{3}"
+    r"(?:[;,] ?Error Code: (?P<code>[^;,()\s]{1,120}))?"
 )
 _JS_CLIENT = re.compile(r"@aws-sdk/client-(?P<svc>[a-z0-9-]{1,40})")
 _DOTNET = re.compile(r"Amazon\.(?P<svc>[A-Za-z0-9]{1,60})\.Model\.(?P<code>[A-Za-z0-9]{1,120})")
@@ -47,6 +54,9 @@ _TERRAFORM = re.compile(
 )
 
 
+_S3_IDS = re.compile(r"host id:|HostId|S3 Extended Request ID|Extended Request ID", re.IGNORECASE)
+
+
 @dataclass
 class Context:
     """What the wrappers of one error unit say about the failing call."""
@@ -55,19 +65,17 @@ class Context:
     operation: str | None = None
     error_code: str | None = None
     region: str | None = None
+    # True when the only service named is KMS in a Java suffix, i.e. the inner exception of another service.
+    inner_kms_only: bool = False
 
 
 def units(text: str) -> list[tuple[int, int]]:
     """Spans of the error units in `text`, in order, covering it entirely."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for match in _BOUNDARY.finditer(text):
-        cut = match.start()
-        if cut > start:
-            spans.append((start, cut))
-            start = cut
-    spans.append((start, len(text)))
-    return spans
+    cuts = {0, len(text)}
+    cuts.update(match.end() for match in _BLANK.finditer(text))
+    cuts.update(text.rfind("\n", 0, match.start()) + 1 for match in _STARTS.finditer(text))
+    ordered = sorted(cuts)
+    return [(lo, hi) for lo, hi in itertools.pairwise(ordered) if hi > lo]
 
 
 def _first(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
@@ -96,17 +104,21 @@ def read(text: str) -> Context:
         # Java appends the outer exception's suffix after the inner one: the last names the outermost.
         outer = [m for m in javas if service_prefix(m.group("svc")) not in (None, "kms")]
         chosen = outer[-1] if outer else javas[-1]
+        context.inner_kms_only = context.service is None and not outer
         context.service = context.service or service_prefix(chosen.group("svc"))
         context.error_code = context.error_code or chosen.group("code")
     for pattern in (_JAVA_PKG, _DOTNET):
         package = _first(pattern, text)
         if package is not None:
+            context.inner_kms_only = context.inner_kms_only and service_prefix(package.group("svc")) is None
             context.service = context.service or service_prefix(package.group("svc"))
             context.error_code = context.error_code or package.group("code")
     client = _first(_JS_CLIENT, text)
     if client is not None:
         context.service = context.service or service_prefix(client.group("svc"))
     _read_cloudtrail(text, context)
+    if context.service is None and _S3_IDS.search(text):
+        context.service = "s3"  # only S3 answers with a host id / extended request id
     return context
 
 

@@ -39,7 +39,11 @@ def test_reason_phrase_names_the_denial_kind(reason: str, kind: str) -> None:
     (denial,) = parse(_sentence(reason)).denials
     assert denial.denial_kind == kind
     assert (denial.action, denial.principal_arn, denial.resource_arn) == ("kms:Decrypt", ROLE, KEY)
-    assert (denial.key_id, denial.region, denial.account) == (KEY.split("/")[-1], "ap-northeast-1", "444455556666")
+    assert (denial.key_id, denial.region, denial.account) == (
+        KEY.split("/")[-1],
+        "ap-northeast-1",
+        "444455556666",
+    )
 
 
 def test_policy_arn_suffix_is_kept_apart_from_the_resource() -> None:
