@@ -29,3 +29,10 @@ bench: $(BIN)/kms-why
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache
+
+# Image, chart and IAM templates: hadolint, helm lint/template, kubernetes-validate, checkov, cfn-lint,
+# then the pytest assertions on the rendered chart (tools install themselves into .ci/tools/).
+.PHONY: deploy-check
+deploy-check: $(BIN)/kms-why
+	.ci/deploy-checks
+	$(BIN)/pytest -q -p no:cacheprovider tests/deploy

@@ -151,7 +151,8 @@ app.kubernetes.io/component: {{ . }}
 - name: KMS_WHY_WORKER_METRICS_PORT
   value: {{ $v.worker.metricsPort | quote }}
 {{- end }}
-{{- else }}
+{{- end }}
+{{- if eq .component "web" }}
 - name: PORT
   value: {{ $v.web.port | quote }}
 {{- end }}
