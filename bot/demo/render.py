@@ -39,7 +39,7 @@ def _lock_line(lock: Lock, paint: _Paint) -> str:
     else:
         mark, word = paint("?", "yellow"), paint("unseen ", "yellow")
     where = " · ".join(
-        p for p in (lock.policy, f"statement {lock.statement}" if lock.statement else None) if p
+        p for p in (_short(lock.policy), f"statement {lock.statement}" if lock.statement else None) if p
     )
     line = f"  {mark} {layer_words(lock.layer):<22} {word}  {where}".rstrip()
     if lock.explain and lock.allows is not True:
@@ -95,19 +95,36 @@ def _fix(number: int, fix: Fix, paint: _Paint) -> list[str]:
     return lines
 
 
+def _verdict(diagnosis: Diagnosis) -> str:
+    states = {lock.layer: lock.allows for lock in diagnosis.locks}
+    if states.get("key_state") is False:
+        if states.get("identity") is None and states.get("key_policy") is None:
+            return "KMS refused the key itself; the policies were not weighed"
+        return f"KMS refused the key itself; the policies alone: {_VERDICT[diagnosis.verdict]}"
+    return _VERDICT[diagnosis.verdict]
+
+
+def _short(policy: str | None) -> str | None:
+    """Organization policy ARNs are long and only their policy id matters to a reader."""
+    if policy and policy.startswith("arn:aws:organizations::"):
+        return policy.rsplit("/", 1)[-1]
+    return policy
+
+
 def render(diagnosis: Diagnosis, *, colour: bool = False) -> str:
     paint = _Paint(colour)
     denial = diagnosis.denial
     cause = diagnosis.cause
     lines = [
-        paint(f"{denial.action or 'kms:?'}", "bold") + f" by {denial.principal_arn or '?'}",
+        paint(f"{denial.action or 'kms:?'}", "bold")
+        + f" by {denial.principal_arn or '(caller not in the paste)'}",
         f"  on {denial.resource_arn or denial.key_id or '(key not named in the paste)'}",
         paint("Verdict: ", "bold")
-        + _VERDICT[diagnosis.verdict]
+        + _verdict(diagnosis)
         + paint(f"  [§4 row {cause.catalogue} · {cause.code}]", "dim"),
         paint(cause.summary, "bold"),
     ]
-    if diagnosis.cross_account:
+    if diagnosis.cross_account and not cause.summary.startswith("Cross-account"):
         lines.append(
             paint(
                 f"Cross-account: caller in account {diagnosis.principal_account}, key in account "
@@ -130,7 +147,6 @@ def render(diagnosis: Diagnosis, *, colour: bool = False) -> str:
     for number, fix in enumerate(diagnosis.fixes, start=1):
         lines += _fix(number, fix, paint)
     if diagnosis.aws_calls:
-        lines.append(
-            paint(f"({diagnosis.aws_calls} AWS calls in {diagnosis.round_trips} round trips)", "dim")
-        )
+        trips = f"{diagnosis.round_trips} round trip" + ("" if diagnosis.round_trips == 1 else "s")
+        lines.append(paint(f"({diagnosis.aws_calls} AWS calls in {trips})", "dim"))
     return "\n".join(lines)

@@ -44,6 +44,7 @@ _KEY_POLICY_CODES = frozenset(
         "encryption_context_condition_mismatch",
     }
 )
+_CONTEXT_FIRST = frozenset({"key_policy_requires_via_service", "grant_does_not_apply"})
 _IAM_CODES = frozenset(
     {
         "iam_policy_missing_allow",
@@ -73,8 +74,10 @@ def build_fixes(
         fixes += _key_policy_fixes(finding, built, snapshot, evaluate, iam_policy)
     if iam_fix is not None:
         fixes.append(iam_fix)
-    fixes += _other_fixes(finding, built, snapshot, locks, evaluate)
-    return fixes
+    others = _other_fixes(finding, built, snapshot, locks, evaluate)
+    if code in _CONTEXT_FIRST:
+        return others + fixes  # changing how the call is made beats widening the key policy
+    return fixes + others
 
 
 # --- key policy ------------------------------------------------------------------------------------

@@ -93,6 +93,9 @@ def _involved(result: SimulationResult, built: Built) -> list[Layer]:
     if built.document.permissions_boundary is not None and "permissions_boundary" not in layers:
         layers.append("permissions_boundary")
     for name in ("scp", "rcp"):
+        org_layer = result.layer(name)
+        if org_layer is not None and not org_layer.applies:
+            continue  # e.g. RCPs never apply to an AWS managed key
         if getattr(built.document, name + "s") and name not in layers:
             layers.append(name)
     for name in built.unseen_layers:

@@ -229,8 +229,8 @@ def test_row_13_key_policy_requires_via_service_but_called_directly() -> None:
     )
     assert (d.cause.catalogue, d.cause.code) == (13, "key_policy_requires_via_service")
     assert "s3.ap-northeast-1.amazonaws.com" in d.cause.summary
-    assert kinds(d) == ["key_policy_patch", "other"]
-    assert d.fixes[0].blast_radius and "directly" in d.fixes[0].blast_radius
+    assert kinds(d) == ["other", "key_policy_patch"]
+    assert d.fixes[1].blast_radius and "directly" in d.fixes[1].blast_radius
 
 
 def test_row_14_via_service_wrong_region_extends_the_condition() -> None:
@@ -445,7 +445,7 @@ def test_row_30_grant_exists_for_other_operations() -> None:
     assert (d.cause.catalogue, d.cause.code) == (30, "grant_does_not_apply")
     assert lock(d, "grants") is False
     assert "Decrypt" in d.cause.summary
-    assert kinds(d) == ["key_policy_patch", "other"]
+    assert kinds(d) == ["other", "key_policy_patch"]
 
 
 def test_row_31_operation_not_usable_cross_account() -> None:
