@@ -25,6 +25,7 @@ from bot.aws.org import read_org
 from bot.aws.principals import Caller, classify, read_principal, unread_principal
 from bot.aws.sessions import AccountSession, AssumeRoleError, SessionFactory
 from bot.aws.trace import Trace, gather, tracing
+from bot.aws.unseen import distinct
 from bot.parse.models import Denial
 from bot.settings import Settings
 from bot.snapshot import Json, KeyFacts, OrgFacts, PrincipalFacts, Snapshot, TrailEvidence, Unseen
@@ -202,7 +203,7 @@ def collect(
         ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="kms-why-aws") as pool,
     ):
         found = _collect(denial, settings, request_id, sessions, pool)
-    unique = tuple(dict.fromkeys(found.unseen))
+    unique = tuple(distinct(found.unseen))
     return Snapshot(
         principal=found.principal,
         key=found.key,

@@ -2,6 +2,8 @@
 
 Managed policy versions are cached for the life of the process, because a version never changes;
 which version is the default is read every time (GetPolicy), so an edited policy is seen at once.
+The cache key includes the policy id, which a deleted and re-created policy (same ARN, `v1` again)
+does not keep.
 """
 
 from __future__ import annotations
@@ -28,19 +30,19 @@ InlineKind = Literal["inline", "group_inline"]
 
 
 class PolicyVersionCache:
-    """Managed policy documents by (policy ARN, version id)."""
+    """Managed policy documents by (policy ARN, policy id, version id)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._documents: dict[tuple[str, str], Json] = {}
+        self._documents: dict[tuple[str, str, str], Json] = {}
 
-    def get(self, arn: str, version: str) -> Json | None:
+    def get(self, arn: str, policy_id: str, version: str) -> Json | None:
         with self._lock:
-            return self._documents.get((arn, version))
+            return self._documents.get((arn, policy_id, version))
 
-    def put(self, arn: str, version: str, document: Json) -> None:
+    def put(self, arn: str, policy_id: str, version: str, document: Json) -> None:
         with self._lock:
-            self._documents[(arn, version)] = document
+            self._documents[(arn, policy_id, version)] = document
 
     def clear(self) -> None:
         with self._lock:
@@ -108,12 +110,12 @@ class IamReader:
         """GetPolicy (the default version, read fresh), then GetPolicyVersion unless cached."""
         try:
             policy = self.iam.get_policy(PolicyArn=arn)["Policy"]
-            version = policy.get("DefaultVersionId", "v1")
-            document = self._versions.get(arn, version)
+            version, policy_id = policy.get("DefaultVersionId", "v1"), policy.get("PolicyId", "")
+            document = self._versions.get(arn, policy_id, version)
             if document is None:
                 body = self.iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]
                 document = decode_document(body.get("Document"))
-                self._versions.put(arn, version, document)
+                self._versions.put(arn, policy_id, version, document)
         except Exception as exc:
             if not is_aws_error(exc):
                 raise

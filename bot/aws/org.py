@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from bot.aws.sessions import AccountSession
 from bot.aws.trace import gather
-from bot.aws.unseen import error_code, identity_statement, is_aws_error, read_failed
+from bot.aws.unseen import distinct, error_code, identity_statement, is_aws_error, read_failed
 from bot.snapshot import NamedPolicy, OrgFacts, Unseen
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ PATH_TTL_SECONDS = 600.0
 PolicyType = Literal["SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"]
 Level = tuple[NamedPolicy, ...]
 Levels = tuple[Level, ...]
+_NOT_MEMBER = frozenset({"ChildNotFoundException", "AccountNotFoundException", "TargetNotFoundException"})
 _LAYER: dict[PolicyType, Literal["scp", "rcp"]] = {"SERVICE_CONTROL_POLICY": "scp",
                                                      "RESOURCE_CONTROL_POLICY": "rcp"}
 
@@ -100,16 +101,19 @@ class OrgReader:
             raise self._failed("scp", "DescribeOrganization", "the organization", exc,
                                "organizations:DescribeOrganization") from exc
 
+    def _not_member(self, account: str, what: str) -> _Failed:
+        return _Failed(Unseen(what=what, reason=(
+            f"account {account} is not in the organization that {self.session.role_arn} reads; "
+            "its SCPs and RCPs, if any, could not be read")))
+
     def _parent(self, child: str, account: str, what: str) -> Any:
         try:
             parents = self.orgs.list_parents(ChildId=child)["Parents"]
         except Exception as exc:
             if not is_aws_error(exc):
                 raise
-            if error_code(exc) in ("ChildNotFoundException", "AccountNotFoundException"):
-                raise _Failed(Unseen(what=what, reason=(
-                    f"account {account} is not in the organization that {self.session.role_arn} reads; "
-                    "its SCPs and RCPs, if any, could not be read"))) from exc
+            if error_code(exc) in _NOT_MEMBER:
+                raise self._not_member(account, what) from exc
             raise self._failed(what, "ListParents", child, exc, "organizations:ListParents") from exc
         return parents[0] if parents else None
 
@@ -167,6 +171,8 @@ class OrgReader:
         except Exception as exc:
             if not is_aws_error(exc):
                 raise
+            if error_code(exc) in _NOT_MEMBER:
+                raise self._not_member(target, _LAYER[kind]) from exc
             raise self._failed(_LAYER[kind], "ListPoliciesForTarget", target, exc,
                                "organizations:ListPoliciesForTarget") from exc
         return tuple(gather(self.pool, [partial(self._policy, s, kind) for s in summaries]))
@@ -231,7 +237,7 @@ def read_org(session: AccountSession, executor: Executor, *, principal_account: 
     else:
         management = organization.get("MasterAccountId")
     return OrgFacts(management_account=management, scps=found.get("SERVICE_CONTROL_POLICY"),
-                    rcps=found.get("RESOURCE_CONTROL_POLICY")), list(dict.fromkeys(unseen))
+                    rcps=found.get("RESOURCE_CONTROL_POLICY")), distinct(unseen)
 
 
 def _as_unseen(result: Any, what: str) -> Unseen:

@@ -9,6 +9,7 @@ botocore's adaptive retry mode, and every call they make is counted by `bot.aws.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -40,7 +41,14 @@ CLIENT_CONFIG = Config(
     max_pool_connections=32,
 )
 REFRESH_MARGIN = timedelta(minutes=5)
-ClientHook = Callable[[str, str, Any], None]  # (account, service, client): tests attach stubs here
+# Called with each new client (its AccountSession, the service name, the client): tests attach stubs here.
+ClientHook = Callable[["AccountSession", str, Any], None]
+
+
+@functools.cache
+def shared_loader() -> botocore.loaders.Loader:
+    """One botocore data loader per process (it only reads botocore's own model files)."""
+    return botocore.loaders.create_loader()
 
 
 def role_session_name(request_id: str) -> str:
@@ -95,7 +103,7 @@ class AccountSession:
                 )
                 self._clients[where] = client
                 if self._factory.on_client is not None:
-                    self._factory.on_client(self.account, service, client)
+                    self._factory.on_client(self, service, client)
         return client
 
     def kms(self, region: str) -> KMSClient:
@@ -130,16 +138,12 @@ class SessionFactory:
         self._role_locks: dict[tuple[str, str | None], threading.Lock] = {}
         self._cache: dict[tuple[str, str | None], AccountSession] = {}
         self._base: AccountSession | None = None
-        self._loader: botocore.loaders.Loader | None = None
 
     def _new_session(self, credentials: _Credentials | None) -> boto3.Session:
         core = botocore.session.get_session()
         core.register("before-parameter-build", record_call)
-        with self._lock:
-            if self._loader is None:
-                self._loader = botocore.loaders.create_loader()
         # Sharing the loader spares every new session from parsing the service models again.
-        core.register_component("data_loader", self._loader)
+        core.register_component("data_loader", shared_loader())
         base = self._given_base
         if credentials is None:
             if base is not None:

@@ -14,6 +14,14 @@ DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "Unauthorized
 KMS_READ_ACTIONS = tuple(sorted(a for a in READER_ACTIONS if a.startswith("kms:")))
 
 
+def distinct(entries: Iterable[Unseen]) -> list[Unseen]:
+    """Entries without repeats, in order (an Unseen holds a dict, so it cannot be hashed)."""
+    seen: dict[str, Unseen] = {}
+    for entry in entries:
+        seen.setdefault(entry.model_dump_json(), entry)
+    return list(seen.values())
+
+
 def error_code(exc: BaseException) -> str:
     if isinstance(exc, ClientError):
         return str(exc.response.get("Error", {}).get("Code", "Unknown"))

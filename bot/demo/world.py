@@ -33,11 +33,11 @@ from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 import boto3
-import botocore.loaders
 import botocore.session
 from moto.server import ThreadedMotoServer
 
 from bot.aws.actions import ORG_ACTIONS, READER_ACTIONS, WRITER_ACTIONS
+from bot.aws.sessions import shared_loader
 
 if TYPE_CHECKING:
     from mypy_boto3_iam.client import IAMClient
@@ -158,7 +158,6 @@ class World:
         self.writer_role = writer_role
         self._accounts: dict[str, WorldAccount] = {}
         self._organization: WorldOrganization | None = None
-        self._loader = botocore.loaders.create_loader()
 
     @classmethod
     def start(cls, *, region: str = DEFAULT_REGION, reader_role: str = "kms-why-reader",
@@ -203,7 +202,7 @@ class World:
     def _botocore_session(self) -> botocore.session.Session:
         # One loader for every session: parsing the service models once keeps a world fast to seed.
         core = botocore.session.get_session()
-        core.register_component("data_loader", self._loader)
+        core.register_component("data_loader", shared_loader())
         return core
 
     def base_session(self, region: str | None = None) -> boto3.Session:
@@ -211,11 +210,21 @@ class World:
         return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                              region_name=region or self.region, botocore_session=self._botocore_session())
 
-    def session_factory(self, settings: Settings) -> SessionFactory:
-        """The collectors' session factory, pointed at this world with the base identity."""
+    def session_factory(self, settings: Settings, **options: Any) -> SessionFactory:
+        """The collectors' session factory, pointed at this world with the base identity.
+
+        `options` go to `SessionFactory` (`on_client`, `now`).
+        """
         from bot.aws.sessions import SessionFactory
 
-        return SessionFactory(settings, base_session=self.base_session(), endpoint_url=self.endpoint_url)
+        return SessionFactory(settings, base_session=self.base_session(), endpoint_url=self.endpoint_url,
+                              **options)
+
+    def settings(self, **overrides: Any) -> Settings:
+        """Settings for a kms-why running against this world (`overrides` by field name)."""
+        from bot.settings import Settings
+
+        return Settings.model_validate(self.environ()).model_copy(update=overrides)
 
     def account(self, account_id: str) -> WorldAccount:
         if account_id not in self._accounts:

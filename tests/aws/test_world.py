@@ -15,10 +15,17 @@ def test_each_account_sees_only_its_own_resources(world: World) -> None:
 
 def test_role_with_aws_managed_policy_boundary_and_tags(world: World) -> None:
     acct = world.account("111122223333")
-    boundary = acct.create_policy("Boundary", {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]})
-    acct.create_role("MyRole", path="/app/", managed_policies=[ADMINISTRATOR_ACCESS], boundary=boundary,
-                     tags={"team": "payments"})
+    boundary = acct.create_policy(
+        "Boundary",
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]},
+    )
+    acct.create_role(
+        "MyRole",
+        path="/app/",
+        managed_policies=[ADMINISTRATOR_ACCESS],
+        boundary=boundary,
+        tags={"team": "payments"},
+    )
     role = acct.iam.get_role(RoleName="MyRole")["Role"]
     assert role["Arn"] == "arn:aws:iam::111122223333:role/app/MyRole"
     assert role["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary
