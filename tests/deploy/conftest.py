@@ -1,0 +1,78 @@
+"""Rendering the Helm chart with the pinned helm binary that `.ci/deploy-checks` installs."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from chart_helpers import Attempt, Manifest, Render
+
+REPO = Path(__file__).resolve().parents[2]
+CHART = REPO / "helm" / "kms-why"
+HELM = REPO / ".ci" / "tools" / "bin" / "helm"
+
+# The smallest values that install: secrets from outside the chart, an external Redis.
+BASE_VALUES: dict[str, Any] = {
+    "slack": {"mode": "http", "existingSecret": "kms-why-slack"},
+    "redis": {"url": "redis://redis.data.svc:6379/0"},
+}
+
+
+def helm_binary() -> Path:
+    if not HELM.is_file():
+        pytest.fail(
+            f"helm is not installed at {HELM.relative_to(REPO)}: run `.ci/deploy-checks --tools-only` "
+            "(or `make deploy-check`) once; it downloads a pinned, checksummed helm into .ci/tools/",
+            pytrace=False,
+        )
+    return HELM
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        both_maps = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = merge(out[key], value) if both_maps else value
+    return out
+
+
+@pytest.fixture(scope="session")
+def values_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    yield tmp_path_factory.mktemp("values")
+
+
+@pytest.fixture(scope="session")
+def helm_template(values_dir: Path) -> Attempt:
+    """`helm template` with BASE_VALUES merged with `values` (base=False: `values` alone)."""
+    counter = iter(range(1_000_000))
+
+    def attempt(
+        values: dict[str, Any] | None = None, *, base: bool = True, release: str = "kw", show_only: str = ""
+    ) -> subprocess.CompletedProcess[str]:
+        merged = merge(BASE_VALUES, values or {}) if base else (values or {})
+        path = values_dir / f"values-{next(counter)}.yaml"
+        path.write_text(yaml.safe_dump(merged))
+        command = [str(helm_binary()), "template", release, str(CHART), "--namespace", "bots"]
+        command += ["--values", str(path)]
+        if show_only:
+            command += ["--show-only", show_only]
+        return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+    return attempt
+
+
+@pytest.fixture(scope="session")
+def render(helm_template: Attempt) -> Render:
+    """The manifests `helm template` renders, parsed; a failed render fails the test with helm's words."""
+
+    def rendered(values: dict[str, Any] | None = None, **options: Any) -> list[Manifest]:
+        done = helm_template(values, **options)
+        if done.returncode != 0:
+            pytest.fail(f"helm template failed: {done.stderr.strip()}", pytrace=False)
+        return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
+
+    return rendered
