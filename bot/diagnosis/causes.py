@@ -112,6 +112,12 @@ _SPECS = (
         "call was made to KMS directly.",
     ),
     CauseSpec(
+        13,
+        "key_policy_via_service_path_unknown",
+        "The key-policy statement for {role} ({statement}) allows it only through {expected}; the paste does "
+        "not say how the call was made: denied if KMS was called directly, allowed through that service.",
+    ),
+    CauseSpec(
         14,
         "key_policy_via_service_mismatch",
         "The key-policy statement for {role} ({statement}) requires kms:ViaService {expected}, but the "
@@ -164,6 +170,12 @@ _SPECS = (
         "no longer matches it.",
     ),
     CauseSpec(
+        24,
+        "identity_center_role_mismatch",
+        "The key policy names the IAM Identity Center role {expected}, but the caller is {role_arn}: the "
+        "permission set's role changes its suffix (and path) when it is reassigned.",
+    ),
+    CauseSpec(
         25,
         "key_policy_names_session",
         "The key policy names a specific session ({expected}) instead of the role {role}.",
@@ -173,6 +185,12 @@ _SPECS = (
         "iam_policy_resource_not_key_arn",
         "The IAM statement ({policy}, {statement}) names the key by {expected}; IAM only matches KMS keys "
         "by their key ARN.",
+    ),
+    CauseSpec(
+        27,
+        "multi_region_replica_arn",
+        "The IAM statement ({policy}, {statement}) names the multi-Region key as {expected}; this call used "
+        "the replica in {region}, which has its own ARN.",
     ),
     CauseSpec(
         28,

@@ -224,6 +224,13 @@ def _key_side(denial: Denial, built: Built, result: SimulationResult) -> Finding
                     replacing=value,
                     failing_layer="key_policy",
                 )
+            if built.role_arn and _other_sso_role(value, built):
+                return Finding(
+                    "identity_center_role_mismatch",
+                    {"expected": value, "role_arn": built.role_arn},
+                    index,
+                    failing_layer="key_policy",
+                )
             if built.role_arn and _old_session_of(value, built):
                 return Finding(
                     "key_policy_names_session",
@@ -244,6 +251,17 @@ def _key_side(denial: Denial, built: Built, result: SimulationResult) -> Finding
     if cross:
         return Finding("cross_account_key_policy_missing_caller", failing_layer="key_policy")
     return Finding("key_policy_missing_principal_no_root_delegation", failing_layer="key_policy")
+
+
+def _other_sso_role(value: str, built: Built) -> bool:
+    """An `AWSReservedSSO_<set>_<suffix>` role of the caller's permission set, by another suffix or path."""
+    role = built.role_arn or ""
+    name = role.rsplit("/", 1)[-1]
+    if not name.startswith("AWSReservedSSO_") or value == role or ":role/" not in value:
+        return False
+    permission_set = name.rsplit("_", 1)[0]
+    other = value.rsplit("/", 1)[-1]
+    return account_of(value) == built.principal_account and other.rsplit("_", 1)[0] == permission_set
 
 
 def _old_session_of(value: str, built: Built) -> bool:
@@ -268,6 +286,10 @@ def _condition_cause(
         facts = {"statement": sid, "expected": ", ".join(expected)}
         actual = context.get(key)
         if key == "kms:viaservice":
+            if actual is None and not built.via_known:
+                return Finding(
+                    "key_policy_via_service_path_unknown", facts, index, failing_layer="key_policy"
+                )
             if actual is None and built.via_known:
                 return Finding("key_policy_requires_via_service", facts, index, failing_layer="key_policy")
             if actual is not None and str(actual) not in expected:
@@ -347,6 +369,18 @@ def _identity_side(denial: Denial, snapshot: Snapshot, built: Built) -> Finding:
                 )
             ]
             if covers_action(statement, action) and wrong and not covers_resource(statement, key_arn):
+                replica = key_id.startswith("mrk-") and region_of(wrong[0]) not in (None, built.region)
+                if replica:
+                    return Finding(
+                        "multi_region_replica_arn",
+                        {
+                            "policy": name,
+                            "statement": label(statement, index),
+                            "expected": wrong[0],
+                            "region": built.region or "?",
+                        },
+                        failing_layer="identity",
+                    )
                 return Finding(
                     "iam_policy_resource_not_key_arn",
                     {"policy": name, "statement": label(statement, index), "expected": wrong[0]},

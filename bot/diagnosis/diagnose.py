@@ -93,6 +93,12 @@ def diagnose(denial: Denial, snapshot: Snapshot, *, evaluate: Evaluator | None =
             for lock in locks
         ]
     unseen, details = _unseen(built, snapshot, result, finding)
+    for lock in locks:
+        if lock.allows is None and lock.layer not in unseen:
+            # Read, but its answer turns on context nobody showed us (three-valued evaluation).
+            unseen.append(lock.layer)
+            keys = ", ".join(u.key for u in result.unknowns) or "context the paste does not give"
+            details.append(f"{lock.layer}: its answer depends on {keys}.")
     fixes = build_fixes(finding, built, snapshot, locks, evaluate)
     cross = bool(
         built.principal_account and built.key_account and built.principal_account != built.key_account

@@ -42,6 +42,7 @@ _KEY_POLICY_CODES = frozenset(
         "create_grant_missing",
         "grant_does_not_apply",
         "encryption_context_condition_mismatch",
+        "identity_center_role_mismatch",
     }
 )
 _CONTEXT_FIRST = frozenset({"key_policy_requires_via_service", "grant_does_not_apply"})
@@ -51,6 +52,7 @@ _IAM_CODES = frozenset(
         "cross_account_iam_policy_missing_allow",
         "iam_policy_resource_not_key_arn",
         "missing_workflow_action",
+        "multi_region_replica_arn",
     }
 )
 
@@ -102,6 +104,18 @@ def _key_policy_fixes(
                 extend_principals(policy, index, role, replacing=finding.replacing),
                 None,
                 f"Replaces {finding.replacing} with {role} in the statement that already meant it.",
+                set(),
+            )
+        )
+    elif finding.code == "identity_center_role_mismatch" and built.principal_account:
+        statement = _sso_statement(policy, role, built.principal_account, action)
+        options.append(
+            (
+                "add_statement",
+                add_statement(policy, statement),
+                statement["Sid"],
+                "Any role of this permission set in the account, whatever suffix IAM Identity Center gives "
+                "it, whose IAM policies allow it; nobody else.",
                 set(),
             )
         )
@@ -177,6 +191,20 @@ def _key_policy_fixes(
             return []
         fixes.append(_key_fix(proposal, change, role, iam_policy is not None))
     return fixes
+
+
+def _sso_statement(policy: Json, role: str, account: str, action: str) -> Json:
+    """Principal cannot hold wildcards: delegate to the account, match the permission set's roles by ARN."""
+    permission_set = role.rsplit("/", 1)[-1].rsplit("_", 1)[0]
+    pattern = f"arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com/*/{permission_set}_*"
+    return {
+        "Sid": unique_sid(policy, f"KmsWhyAllow{permission_set}"),
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+        "Action": [action, "kms:DescribeKey"] if action.lower() != "kms:describekey" else action,
+        "Resource": "*",
+        "Condition": {"ArnLike": {"aws:PrincipalArn": pattern}},
+    }
 
 
 def _key_fix(proposal: Proposal, change: Change, role: str, with_iam: bool) -> Fix:

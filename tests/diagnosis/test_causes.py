@@ -531,3 +531,47 @@ def test_key_policy_unreadable_is_unseen_not_guessed() -> None:
     assert d.cause.code == "evidence_disagrees" and d.verdict == "allow"
     assert any("GetKeyPolicy" in detail for detail in d.unseen_details)
     assert "key_policy_patch" not in kinds(d)
+
+
+def test_row_13_path_unknown_says_both_outcomes() -> None:
+    via = {"StringEquals": {"kms:ViaService": "s3.ap-northeast-1.amazonaws.com"}}
+    d = diagnose(
+        denial(service=None),
+        snapshot(principal(), key(policy(admins(), names(role_arn(), "kms:Decrypt", Condition=via)))),
+    )
+    assert (d.cause.catalogue, d.cause.code) == (13, "key_policy_via_service_path_unknown")
+    assert "kms:ViaService" in d.unseen
+    assert all(lock.layer in d.unseen for lock in d.locks if lock.allows is None)
+    assert "key_policy_patch" not in kinds(d)
+
+
+def test_row_24_identity_center_role_with_a_new_suffix() -> None:
+    sso = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/ap-northeast-1/AWSReservedSSO_DataEng_1a2b3c"
+    old = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/ap-northeast-1/AWSReservedSSO_DataEng_9f8e7d"
+    facts = principal(role="AWSReservedSSO_DataEng_1a2b3c").model_copy(update={"role_arn": sso})
+    d = diagnose(
+        denial(principal_arn=session_arn("AWSReservedSSO_DataEng_1a2b3c")),
+        snapshot(facts, key(policy(admins(), names(old, ["kms:Decrypt"])))),
+    )
+    assert (d.cause.catalogue, d.cause.code) == (24, "identity_center_role_mismatch")
+    patch = d.fixes[0]
+    assert patch.kind == "key_policy_patch" and patch.verified
+    assert patch.policy_after is not None
+    added = patch.policy_after["Statement"][-1]
+    assert added["Principal"] == {"AWS": "arn:aws:iam::111122223333:root"}
+    assert added["Condition"]["ArnLike"]["aws:PrincipalArn"].endswith("/AWSReservedSSO_DataEng_*")
+
+
+def test_row_27_iam_names_the_primary_of_a_multi_region_key() -> None:
+    replica = key_arn(key_id="mrk-1234abcd")
+    primary = "arn:aws:kms:us-east-1:111122223333:key/mrk-1234abcd"
+    facts = key(policy(root(APP))).model_copy(
+        update={"arn": replica, "key_id": "mrk-1234abcd", "multi_region": True}
+    )
+    d = diagnose(
+        denial(resource=replica, kind="no_identity_allow"),
+        snapshot(principal(policies=(inline("kms", allow("kms:Decrypt", primary)),)), facts),
+    )
+    assert (d.cause.catalogue, d.cause.code) == (27, "multi_region_replica_arn")
+    assert kinds(d) == ["iam_policy_patch"] and d.fixes[0].verified
+    assert d.fixes[0].statement is not None and d.fixes[0].statement["Resource"] == replica
