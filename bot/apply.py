@@ -66,7 +66,7 @@ _DONE_STATE: dict[DecisionAction, ProposalState] = {
     "reject": "rejected",
     "revert": "reverted",
 }
-_VERB = {"apply": "Applied", "reject": "Rejected", "revert": "Reverted"}
+_VERB: dict[DecisionAction, str] = {"apply": "Applied", "reject": "Rejected", "revert": "Reverted"}
 _THREAD_STATE: dict[DecisionAction, ThreadState] = {
     "apply": "applied",
     "reject": "rejected",
@@ -112,6 +112,15 @@ class Decisions:
         with self._store.key_lock(first.key_arn):
             proposal = self._store.get_proposal(job.proposal_id) or first
             return self._decide(job, proposal)
+
+    def report_failure(self, job: DecisionJob, reason: str) -> None:
+        """The decision could not be carried out: say so privately and on the thread message."""
+        proposal = self._store.get_proposal(job.proposal_id)
+        if proposal is None:
+            return
+        self._replies.tell_privately(self._place(proposal), job.user_id, f"The {job.action} failed: {reason}")
+        doing = {"apply": "Applying the patch", "reject": "Rejecting", "revert": "Reverting"}[job.action]
+        self._update_thread(proposal, None, f"{doing} failed: {mrkdwn_safe(reason)}")
 
     def _place(self, proposal: Proposal) -> SlackPlace:
         record = self._store.get_analysis(proposal.analysis_id)

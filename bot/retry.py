@@ -54,6 +54,17 @@ def _status_code(problem: BaseException) -> int | None:
 
 
 def is_transient(problem: BaseException) -> bool:
+    """Whether trying again later may help; a wrapped error (`raise … from cause`) counts as its cause."""
+    for _ in range(4):
+        if _transient_itself(problem):
+            return True
+        if problem.__cause__ is None:
+            return False
+        problem = problem.__cause__
+    return False
+
+
+def _transient_itself(problem: BaseException) -> bool:
     if getattr(problem, "transient", False) is True:  # our own waits, e.g. a key lock held elsewhere
         return True
     if isinstance(problem, ClientError):

@@ -304,14 +304,7 @@ class Worker:
                 self._store.set_message_ts(job.job_id, new_ts)
             self._store.save_analysis(job.job_id, AnalysisRecord(place=job.place, view=view))
             return
-        proposal = self._store.get_proposal(job.proposal_id)
-        if proposal is not None:
-            place = SlackPlace(
-                channel_id=proposal.channel_id, thread_ts=proposal.thread_ts, user_id=job.user_id
-            )
-            self._replies.tell_privately(
-                place, job.user_id, f"The {job.action} failed, nothing more was done: {reason}"
-            )
+        self._decisions.report_failure(job, reason)
 
 
 def install_signal_handlers(worker: Worker) -> None:

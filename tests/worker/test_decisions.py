@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
+from botocore.exceptions import ClientError
 
 from bot.apply import Decisions
 from bot.approval import Proposal
@@ -201,3 +202,19 @@ def test_reject_marks_the_proposal_and_the_message(world: World) -> None:
     assert "<!channel>" not in (view.status_line or "")
     world.decide("UAPP2")
     assert world.keys.puts == []
+
+
+def test_a_refused_put_is_dead_lettered_and_told_in_the_thread(world: World) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise ClientError(
+            {"Error": {"Code": "MalformedPolicyDocumentException", "Message": "lockout"}}, "PutKeyPolicy"
+        )
+
+    world.keys.put = refuse  # type: ignore[assignment,method-assign]
+    world.decide("UAPP")
+    assert world.proposal.state == "pending"
+    assert "Applying the patch failed" in (world.replies.last_view.status_line or "")
+    assert "MalformedPolicyDocumentException" in (world.replies.last_view.status_line or "")
+    assert any("apply failed" in text for user, text in world.replies.private if user == "UAPP")
+    [letter] = world.store.dead_letters()
+    assert letter.job_id == "d1"
