@@ -88,6 +88,15 @@ class Verdict:
     notes: list[str] = field(default_factory=list)
 
 
+IDENTITY_NO_ALLOW = Check("identity", "no_allow", explain="no identity-based policy allows the action")
+BOUNDARY_NO_ALLOW = Check(
+    "permissions_boundary", "no_allow", explain="no permissions boundary allows the action"
+)
+SESSION_NO_ALLOW = Check("session", "no_allow", explain="no session policy allows the action")
+KEY_NO_ALLOW = Check("key_policy", "no_allow", explain="no resource-based policy allows the action")
+VPCE_NO_ALLOW = Check("vpc_endpoint", "no_allow", explain="no VPC endpoint policy allows the action")
+
+
 def _ok(layer: Layer) -> bool:
     return not layer.applies or layer.allows is True
 
@@ -95,13 +104,11 @@ def _ok(layer: Layer) -> bool:
 def _caller_side(layers: dict[PolicyType, Layer], identity_needed: bool) -> list[Check]:
     checks: list[Check] = []
     if identity_needed and not _ok(layers["identity"]):
-        checks.append(Check("identity", "no_allow", explain="no identity-based policy allows the action"))
+        checks.append(IDENTITY_NO_ALLOW)
     if not _ok(layers["permissions_boundary"]):
-        checks.append(
-            Check("permissions_boundary", "no_allow", explain="no permissions boundary allows the action")
-        )
+        checks.append(BOUNDARY_NO_ALLOW)
     if not _ok(layers["session"]):
-        checks.append(Check("session", "no_allow", explain="no session policy allows the action"))
+        checks.append(SESSION_NO_ALLOW)
     return checks
 
 
@@ -200,11 +207,11 @@ def decide(
                 for level in layer.failing_levels
             )
     if not _ok(layers["vpc_endpoint"]):
-        checks.append(Check("vpc_endpoint", "no_allow", explain="no VPC endpoint policy allows the action"))
+        checks.append(VPCE_NO_ALLOW)
     key_ok = bool(layers["key_policy"].classes) or layers["grants"].allows is True
     checks.extend(_overlays(caller, key_account, aws_managed, action, context))
     if not key_ok:
-        checks.append(Check("key_policy", "no_allow", explain="no resource-based policy allows the action"))
+        checks.append(KEY_NO_ALLOW)
     cross = caller.account is not None and key_account is not None and caller.account != key_account
     if cross:
         grant_ok = layers["grants"].allows is True

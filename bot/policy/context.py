@@ -40,6 +40,8 @@ class Context:
 
 
 def normalise_value(key: str, value: Any) -> Values | None:
+    if value.__class__ is str:
+        return (value,)
     if value is None:
         return None
     try:

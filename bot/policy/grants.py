@@ -66,7 +66,22 @@ def _context_map(raw: object, where: str) -> dict[str, str]:
     return dict(raw)
 
 
+_GRANTS: dict[tuple[int, str], Grant] = {}
+
+
 def parse_grant(raw: Any, index: int) -> Grant:
+    """Read one grant (cached by content and position)."""
+    key = (index, repr(raw))
+    found = _GRANTS.get(key)
+    if found is None:
+        found = _parse_grant(raw, index)
+        if len(_GRANTS) >= 4096:
+            _GRANTS.clear()
+        _GRANTS[key] = found
+    return found
+
+
+def _parse_grant(raw: Any, index: int) -> Grant:
     where = f"grants[{index}]"
     if not isinstance(raw, dict):
         raise PolicyError(f"{where}: a grant must be a JSON object")

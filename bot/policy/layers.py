@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from bot.policy import memo
 from bot.policy.context import Context
 from bot.policy.grants import Grant
-from bot.policy.principals import Caller
+from bot.policy.principals import Caller, MatchClass
 from bot.policy.simulation import MatchedStatement, PolicyType, StatementMiss
-from bot.policy.statements import CompiledPolicy
+from bot.policy.statements import CompiledPolicy, CompiledStatement
 
 
 @dataclass(slots=True)
@@ -36,6 +36,17 @@ class Layer:
         return {hit.principal_match for hit in self.allow_hits if hit.principal_match is not None}
 
 
+# Shared stand-ins for layers that do not apply (never mutated).
+_INERT: dict[str, Layer] = {}
+
+
+def inert(kind: PolicyType) -> Layer:
+    found = _INERT.get(kind)
+    if found is None:
+        found = _INERT[kind] = Layer(kind)
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class Request:
     caller: Caller
@@ -45,17 +56,47 @@ class Request:
     has_boundary: bool
 
 
+Outcomes = tuple[bool, tuple[MatchedStatement, ...], tuple[MatchedStatement, ...], tuple[StatementMiss, ...]]
+
+
 def scan(
     layer: Layer, policy: CompiledPolicy, index: int, request: Request, level: int | None = None
 ) -> bool:
-    """Evaluate every statement of `policy` into `layer`; True when one of its Allows matched."""
-    kind = layer.layer
-    candidates, static_misses = policy.plan(
-        request.action, request.caller, request.has_boundary, kind, index, level
-    )
-    if static_misses:
-        layer.misses.extend(static_misses)
-    allowed = False
+    """Evaluate every statement of `policy` into `layer`; True when one of its Allows matched.
+
+    The outcome depends only on the plan (action, caller, position), the resource and the values of the
+    context keys the policy mentions, so it is computed once per distinct combination."""
+    plan = policy.plan(request.action, request.caller, request.has_boundary, layer.layer, index, level)
+    values = request.context.values
+    key = (request.resource, *[values.get(name) for name in policy.context_keys])
+    outcome: Outcomes | None = plan.outcomes.get(key)
+    if outcome is None:
+        outcome = _outcomes(layer.layer, plan.candidates, index, level, request)
+        if len(plan.outcomes) >= 256:
+            plan.outcomes.clear()
+        plan.outcomes[key] = outcome
+    allowed, allows, denies, misses = outcome
+    if plan.static_misses:
+        layer.misses.extend(plan.static_misses)
+    if misses:
+        layer.misses.extend(misses)
+    if allows:
+        layer.allow_hits.extend(allows)
+    if denies:
+        layer.deny_hits.extend(denies)
+    return allowed
+
+
+def _outcomes(
+    kind: PolicyType,
+    candidates: tuple[tuple[CompiledStatement, MatchClass | None], ...],
+    index: int,
+    level: int | None,
+    request: Request,
+) -> Outcomes:
+    allows: list[MatchedStatement] = []
+    denies: list[MatchedStatement] = []
+    misses: list[StatementMiss] = []
     keep_class = kind == "key_policy"
     context, resource = request.context, request.resource
     for statement, principal in candidates:
@@ -64,23 +105,19 @@ def scan(
             hit = memo.matched(
                 kind, statement.allow, index, statement.label, level, principal if keep_class else None
             )
-            if statement.allow:
-                layer.allow_hits.append(hit)
-                allowed = True
-            else:
-                layer.deny_hits.append(hit)
+            (allows if statement.allow else denies).append(hit)
         else:
-            for miss in outcome.misses:
-                layer.misses.append(
-                    memo.statement_miss(kind, index, statement.label, statement.allow, level, miss)
-                )
-    return allowed
+            misses.extend(
+                memo.statement_miss(kind, index, statement.label, statement.allow, level, miss)
+                for miss in outcome.misses
+            )
+    return bool(allows), tuple(allows), tuple(denies), tuple(misses)
 
 
 def policy_layer(kind: PolicyType, policies: list[CompiledPolicy], request: Request, applies: bool) -> Layer:
-    layer = Layer(kind, applies=applies)
     if not applies:
-        return layer
+        return inert(kind)
+    layer = Layer(kind, applies=True)
     allowed = False
     for index, policy in enumerate(policies):
         allowed = scan(layer, policy, index, request) or allowed
@@ -97,9 +134,9 @@ def levels_layer(
 ) -> Layer:
     """SCP/RCP levels, root first. Every level needs an Allow; RCPs carry RCPFullAWSAccess at every
     level (AWS attaches it and it cannot be detached), so `implicit_allow` makes each level allow."""
-    layer = Layer(kind, applies=applies)
     if not applies:
-        return layer
+        return inert(kind)
+    layer = Layer(kind, applies=True)
     for level, policies in enumerate(levels):
         allowed = implicit_allow
         for index, policy in enumerate(policies):
@@ -111,9 +148,9 @@ def levels_layer(
 
 
 def grants_layer(grants: list[Grant], request: Request) -> Layer:
-    layer = Layer("grants", applies=bool(grants))
     if not grants:
-        return layer
+        return inert("grants")
+    layer = Layer("grants", applies=True)
     for grant in grants:
         misses = grant.evaluate(request.action, request.caller, request.context)
         if misses:

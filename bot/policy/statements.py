@@ -22,7 +22,7 @@ from bot.policy.arn import arn_pattern
 from bot.policy.conditions import ConditionEntry, compile_conditions
 from bot.policy.context import Context
 from bot.policy.document import PolicyError, Statement, parse_policy, statement_label
-from bot.policy.patterns import Pattern, action_pattern
+from bot.policy.patterns import Pattern, action_pattern, parse_template
 from bot.policy.principals import (
     Caller,
     MatchClass,
@@ -77,6 +77,7 @@ class CompiledStatement:
         "actions",
         "allow",
         "conditions",
+        "context_keys",
         "index",
         "label",
         "not_action",
@@ -110,6 +111,7 @@ class CompiledStatement:
         if self.principals is None and kind in ("rcp", "vpc_endpoint"):
             self.principals = (PrincipalSpec("any", "*"),)
         self.conditions: tuple[ConditionEntry, ...] = compile_conditions(statement.condition, variables)
+        self.context_keys = _context_keys(statement, variables)
 
     def action_matches(self, action: str) -> bool:
         found = any(pattern.matches(action, _no_variables) for pattern in self.actions)
@@ -164,14 +166,43 @@ def _no_variables(_key: str) -> str | None:
     return None
 
 
+def _context_keys(statement: Statement, variables: bool) -> frozenset[str]:
+    """Every context key the statement's outcome can depend on: condition keys and policy variables."""
+    keys = {key.lower() for entries in statement.condition.values() for key in entries}
+    if variables:
+        texts = [v for entries in statement.condition.values() for values in entries.values() for v in values]
+        texts += list(statement.resource or statement.not_resource or ())
+        for text in texts:
+            if "${" in text:
+                keys.update(part[1] for part in parse_template(text, variables=True) if part[0] == "var")
+    return frozenset(keys)
+
+
+class Plan:
+    """One policy at one position for one (action, caller): what survives the action and principal
+    checks, the misses of the rest, and the outcomes already computed per (resource, context keys)."""
+
+    __slots__ = ("candidates", "outcomes", "static_misses")
+
+    def __init__(
+        self,
+        candidates: tuple[tuple[CompiledStatement, MatchClass | None], ...],
+        static_misses: tuple[StatementMiss, ...],
+    ) -> None:
+        self.candidates = candidates
+        self.static_misses = static_misses
+        self.outcomes: dict[tuple[Any, ...], Any] = {}
+
+
 class CompiledPolicy:
     """A policy ready to evaluate; `for_action` is the action index (cached per action)."""
 
-    __slots__ = ("_by_action", "_plans", "statements", "variables")
+    __slots__ = ("_by_action", "_plans", "context_keys", "statements", "variables")
 
     def __init__(self, statements: tuple[CompiledStatement, ...], variables: bool) -> None:
         self.statements = statements
         self.variables = variables
+        self.context_keys = tuple(sorted(frozenset().union(*(s.context_keys for s in statements))))
         self._by_action: dict[str, tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]] = {}
         self._plans: dict[tuple[Any, ...], Plan] = {}
 
@@ -191,7 +222,7 @@ class CompiledPolicy:
     ) -> Plan:
         """Statements left after the action and principal checks (with their principal class), and the
         `StatementMiss`es of those that failed them. Cached: both depend only on these arguments."""
-        key = (action, caller, has_boundary, kind, index, level)
+        key = (action, caller.arn, has_boundary, kind, index, level)
         found = self._plans.get(key)
         if found is None:
             candidates: list[tuple[CompiledStatement, MatchClass | None]] = []
@@ -207,7 +238,7 @@ class CompiledPolicy:
                         continue
                     miss = principal
                 misses.append(memo.statement_miss(kind, index, statement.label, statement.allow, level, miss))
-            found = (tuple(candidates), tuple(misses))
+            found = Plan(tuple(candidates), tuple(misses))
             if len(self._plans) >= 2048:
                 self._plans.clear()
             self._plans[key] = found
@@ -222,8 +253,6 @@ class CompiledPolicy:
             for value in entry.values
         ]
 
-
-Plan = tuple[tuple[tuple[CompiledStatement, MatchClass | None], ...], tuple[StatementMiss, ...]]
 
 _CACHE: dict[tuple[str, bytes | str], CompiledPolicy] = {}
 _BY_OBJECT: dict[tuple[int, str], tuple[Any, CompiledPolicy]] = {}

@@ -1,0 +1,228 @@
+"""How fast the policy engine evaluates simulation documents: evaluations per second.
+
+Run: `.venv/bin/python benchmarks/engine.py [--count N]`. Goal (issue 2): at least 20,000 evaluations per
+second on one core for documents of up to 20 statements per policy.
+
+The documents are a seeded, realistic mix: callers in the key's account and in a partner account
+(sessions, users, the root user), console-style key policies (admins, users, persistent-resource grants,
+root delegation, ViaService and encryption-context conditions, deny guards), one to three identity
+policies, and sometimes a permissions boundary, a session policy, SCP and RCP levels, grants and a VPC
+endpoint policy. Policies are drawn from pools (as real accounts reuse them), but every document is
+validated separately, so each evaluation sees fresh dicts and pays for the content-cache lookup.
+
+Figures printed:
+- in-process, cold: the first pass (compiles every distinct policy once);
+- in-process, warm: later passes (the steady state of a long-running worker);
+- subprocess: `kms-why simulate --jsonl` over the same documents, wall time including start-up,
+  parsing and JSON output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.policy import evaluate  # noqa: E402
+from bot.policy.simulation import SimulationDocument  # noqa: E402
+
+OWNER, PARTNER, OTHER = "111122223333", "444455556666", "777788889999"
+REGION = "ap-northeast-1"
+ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant", "kms:ReEncryptFrom"]
+ROLES = ["App", "Batch", "Etl", "Admin", "Reader", "Lambda", "Ingest", "Web"]
+VIA = [f"s3.{REGION}.amazonaws.com", f"secretsmanager.{REGION}.amazonaws.com", f"ssm.{REGION}.amazonaws.com"]
+
+
+def key_arn(account: str, index: int) -> str:
+    return f"arn:aws:kms:{REGION}:{account}:key/{index:08d}-aaaa-bbbb-cccc-000000000000"
+
+
+def stmt(effect: str, action: Any, resource: Any = "*", **extra: Any) -> dict[str, Any]:
+    return {"Effect": effect, "Action": action, "Resource": resource, **extra}
+
+
+def key_policy(rng: random.Random, account: str) -> dict[str, Any]:
+    role = lambda name: f"arn:aws:iam::{account}:role/{name}"  # noqa: E731
+    statements = [
+        stmt("Allow", "kms:*", Principal={"AWS": f"arn:aws:iam::{account}:root"}, Sid="EnableIAM"),
+        stmt("Allow", ["kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
+                       "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:ScheduleKeyDeletion"],
+             Principal={"AWS": role("Admin")}, Sid="KeyAdmins"),
+        stmt("Allow", ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+             Principal={"AWS": [role(rng.choice(ROLES)), role(rng.choice(ROLES))]}, Sid="KeyUsers"),
+        stmt("Allow", ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"], Principal={"AWS": role("App")},
+             Condition={"Bool": {"kms:GrantIsForAWSResource": "true"}}, Sid="Attach"),
+    ]
+    extra = rng.randint(0, 14)
+    for index in range(extra):
+        kind = rng.random()
+        name = rng.choice(ROLES)
+        if kind < 0.3:
+            statements.append(stmt("Allow", ["kms:Decrypt", "kms:GenerateDataKey"], Principal={"AWS": role(name)},
+                                   Condition={"StringEquals": {"kms:ViaService": rng.choice(VIA)}}, Sid=f"Via{index}"))
+        elif kind < 0.5:
+            statements.append(stmt("Allow", "kms:Decrypt", Principal={"AWS": f"arn:aws:iam::{PARTNER}:root"},
+                                   Sid=f"Partner{index}"))
+        elif kind < 0.65:
+            statements.append(stmt("Allow", "kms:Decrypt", Principal="*", Sid=f"Org{index}",
+                                   Condition={"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}}))
+        elif kind < 0.8:
+            statements.append(stmt("Allow", ["kms:Decrypt", "kms:Encrypt"], Principal={"AWS": role(name)},
+                                   Sid=f"Ctx{index}",
+                                   Condition={"StringLike": {"kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::data-*/*"}}))
+        elif kind < 0.9:
+            statements.append(stmt("Deny", "kms:*", Principal="*", Sid=f"Vpce{index}",
+                                   Condition={"StringNotEqualsIfExists": {"aws:SourceVpce": "vpce-0abc"},
+                                              "BoolIfExists": {"aws:ViaAWSService": "false"},
+                                              "ArnNotLike": {"aws:PrincipalArn": f"arn:aws:iam::{account}:role/Admin"}}))
+        else:
+            statements.append(stmt("Allow", "kms:Decrypt", Principal={"AWS": "AROAEXAMPLEUNIQUEID1"}, Sid=f"Old{index}"))
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def identity_policy(rng: random.Random, keys: list[str]) -> dict[str, Any]:
+    statements = []
+    for index in range(rng.randint(1, 8)):
+        kind = rng.random()
+        if kind < 0.35:
+            statements.append(stmt("Allow", rng.sample(ACTIONS, 3), rng.choice(keys), Sid=f"Kms{index}"))
+        elif kind < 0.5:
+            statements.append(stmt("Allow", "kms:*", f"arn:aws:kms:*:{rng.choice([OWNER, PARTNER])}:key/*"))
+        elif kind < 0.6:
+            statements.append(stmt("Allow", "*", "*", Sid="Admin"))
+        elif kind < 0.75:
+            statements.append(stmt("Allow", ["s3:GetObject", "s3:PutObject"], "arn:aws:s3:::data-*/*"))
+        elif kind < 0.85:
+            statements.append(stmt("Deny", "kms:*", "*", Sid="TagGuard",
+                                   Condition={"StringNotEquals": {"aws:ResourceTag/env": "${aws:PrincipalTag/env}"}}))
+        else:
+            statements.append(stmt("Allow", "kms:Decrypt", "*", Condition={"StringEquals": {"kms:ViaService": rng.choice(VIA)}}))
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def scp_levels(rng: random.Random) -> list[list[dict[str, Any]]]:
+    full = {"Version": "2012-10-17", "Statement": [stmt("Allow", "*", Sid="FullAWSAccess")]}
+    region = {"Version": "2012-10-17", "Statement": [stmt("Deny", "*", NotAction=None, Sid="RegionLock",
+              Condition={"StringNotEquals": {"aws:RequestedRegion": [REGION, "us-east-1"]}})]}
+    region["Statement"][0].pop("NotAction")
+    levels = [[full], [full, region]]
+    if rng.random() < 0.5:
+        levels.append([full, {"Version": "2012-10-17", "Statement": [stmt("Deny", "kms:ScheduleKeyDeletion", Sid="Keep")]}])
+    return levels
+
+
+def context(rng: random.Random, account: str) -> dict[str, Any]:
+    found: dict[str, Any] = {"aws:RequestedRegion": REGION, "aws:SecureTransport": True}
+    if rng.random() < 0.5:
+        found["kms:ViaService"] = rng.choice(VIA)
+        found["aws:ViaAWSService"] = True
+        found["kms:EncryptionContext:aws:s3:arn"] = f"arn:aws:s3:::data-{rng.randint(1, 3)}/obj"
+    else:
+        found["aws:SourceIp"] = f"10.0.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+    if rng.random() < 0.4:
+        found["aws:PrincipalOrgID"] = "o-abc123"
+    if rng.random() < 0.3:
+        found["aws:SourceVpce"] = "vpce-0abc"
+    found["aws:PrincipalTag/env"] = "prod"
+    found["aws:ResourceTag/env"] = rng.choice(["prod", "dev"])
+    return found
+
+
+def documents(count: int, seed: int = 7) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    keys = [key_arn(OWNER, i) for i in range(20)]
+    key_policies = [key_policy(rng, OWNER) for _ in range(40)]
+    identities = [identity_policy(rng, keys) for _ in range(80)]
+    boundaries = [identity_policy(rng, keys) for _ in range(10)]
+    scps = [scp_levels(rng) for _ in range(5)]
+    rcp = [[{"Version": "2012-10-17", "Statement": [stmt("Deny", "kms:*", Principal="*", Sid="Perimeter",
+            Condition={"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-abc123"},
+                       "BoolIfExists": {"aws:PrincipalIsAWSService": "false"}})]}]]
+    out = []
+    for _ in range(count):
+        account = rng.choice([OWNER, OWNER, OWNER, PARTNER, OTHER])
+        kind = rng.random()
+        if kind < 0.7:
+            principal = f"arn:aws:sts::{account}:assumed-role/{rng.choice(ROLES)}/session-{rng.randint(1, 50)}"
+        elif kind < 0.9:
+            principal = f"arn:aws:iam::{account}:user/user{rng.randint(1, 5)}"
+        else:
+            principal = f"arn:aws:iam::{account}:root"
+        doc: dict[str, Any] = {
+            "request": {"principal": principal, "action": rng.choice(ACTIONS), "resource": rng.choice(keys),
+                        "context": context(rng, account)},
+            "identity_policies": rng.sample(identities, rng.randint(1, 3)),
+            "key_policy": rng.choice(key_policies),
+        }
+        if rng.random() < 0.3:
+            doc["permissions_boundary"] = rng.choice(boundaries)
+        if rng.random() < 0.2 and "assumed-role" in principal:
+            doc["session_policy"] = rng.choice(identities)
+        if rng.random() < 0.6:
+            doc["scps"] = rng.choice(scps)
+        if rng.random() < 0.3:
+            doc["rcps"] = rcp
+        if rng.random() < 0.3:
+            doc["grants"] = [{"GranteePrincipal": f"arn:aws:iam::{OWNER}:role/{rng.choice(ROLES)}",
+                              "Operations": ["Decrypt", "GenerateDataKey"], "GrantId": f"g{rng.randint(1, 9)}"}]
+        if rng.random() < 0.2:
+            doc["vpc_endpoint_policy"] = {"Statement": [stmt("Allow", "kms:*", Principal="*")]}
+        if rng.random() < 0.05:
+            doc["request"]["unknown_keys"] = ["kms:ViaService"]
+        out.append(doc)
+    return out
+
+
+def in_process(raw: list[dict[str, Any]], passes: int) -> tuple[float, float, dict[str, int]]:
+    docs = [SimulationDocument.model_validate(item) for item in raw]
+    tally: dict[str, int] = {}
+    started = time.perf_counter()
+    for doc in docs:
+        decision = evaluate(doc).decision
+        tally[decision] = tally.get(decision, 0) + 1
+    cold = len(docs) / (time.perf_counter() - started)
+    # Fresh document objects for the warm passes: the content cache, not object identity, must hit.
+    warm_docs = [SimulationDocument.model_validate(item) for item in raw]
+    started = time.perf_counter()
+    for _ in range(passes):
+        for doc in warm_docs:
+            evaluate(doc)
+    warm = passes * len(docs) / (time.perf_counter() - started)
+    return cold, warm, tally
+
+
+def through_cli(raw: list[dict[str, Any]]) -> float:
+    cli = Path(sys.executable).with_name("kms-why")
+    stdin = "".join(json.dumps(item) + "\n" for item in raw)
+    started = time.perf_counter()
+    done = subprocess.run([str(cli), "simulate", "--jsonl"], input=stdin, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0 or len(done.stdout.splitlines()) != len(raw):
+        raise SystemExit(f"kms-why simulate --jsonl failed ({done.returncode}): {done.stderr.strip()}")
+    return len(raw) / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--passes", type=int, default=3)
+    args = parser.parse_args()
+    raw = documents(args.count)
+    longest = max(len(p["Statement"]) for d in raw for p in [d["key_policy"], *d["identity_policies"]])
+    cold, warm, tally = in_process(raw, args.passes)
+    print(f"documents: {len(raw)} (up to {longest} statements per policy); decisions: {tally}")
+    print(f"in-process, cold (compiling): {cold:,.0f} evaluations/s")
+    print(f"in-process, warm:             {warm:,.0f} evaluations/s  (goal: 20,000)")
+    print(f"kms-why simulate --jsonl:     {through_cli(raw):,.0f} evaluations/s (wall time, incl. start-up)")
+
+
+if __name__ == "__main__":
+    main()
