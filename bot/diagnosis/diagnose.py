@@ -26,6 +26,7 @@ _LAYERS = (
     "permissions_boundary",
     "session",
     "vpc_endpoint",
+    "key_state",
 )
 
 
@@ -104,6 +105,10 @@ def diagnose(denial: Denial, snapshot: Snapshot, *, evaluate: Evaluator | None =
         built.principal_account and built.key_account and built.principal_account != built.key_account
     )
     notes: list[str] = []
+    if not denial.action:
+        notes.append(
+            f"The paste does not name the KMS action; the bot assumed {built.document.request.action}."
+        )
     if cross:
         notes.append(
             f"Cross-account: the caller is in account {built.principal_account}, the key in account "
@@ -201,7 +206,8 @@ def _facts(denial: Denial, built: Built, finding: Finding, locks: list[Lock]) ->
 def _unseen(
     built: Built, snapshot: Snapshot, result: SimulationResult, finding: Finding
 ) -> tuple[list[str], list[str]]:
-    unseen: list[str] = [layer for layer in built.unseen_layers if layer in _LAYERS]
+    # Layer names and context keys (`kms:ViaService`, …) are what the public `unseen` may hold.
+    unseen: list[str] = [what for what in built.unseen_layers if what in _LAYERS or ":" in what]
     details = [
         f"{item.what}: {item.reason}" + (f" {item.remedy}" if item.remedy else "") for item in snapshot.unseen
     ]

@@ -546,8 +546,8 @@ def test_row_13_path_unknown_says_both_outcomes() -> None:
 
 
 def test_row_24_identity_center_role_with_a_new_suffix() -> None:
-    sso = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/ap-northeast-1/AWSReservedSSO_DataEng_1a2b3c"
-    old = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/ap-northeast-1/AWSReservedSSO_DataEng_9f8e7d"
+    path = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/ap-northeast-1/"
+    sso, old = path + "AWSReservedSSO_DataEng_1a2b3c", path + "AWSReservedSSO_DataEng_9f8e7d"
     facts = principal(role="AWSReservedSSO_DataEng_1a2b3c").model_copy(update={"role_arn": sso})
     d = diagnose(
         denial(principal_arn=session_arn("AWSReservedSSO_DataEng_1a2b3c")),
@@ -575,3 +575,10 @@ def test_row_27_iam_names_the_primary_of_a_multi_region_key() -> None:
     assert (d.cause.catalogue, d.cause.code) == (27, "multi_region_replica_arn")
     assert kinds(d) == ["iam_policy_patch"] and d.fixes[0].verified
     assert d.fixes[0].statement is not None and d.fixes[0].statement["Resource"] == replica
+
+
+def test_describe_key_denied_leaves_key_state_unseen() -> None:
+    unseen = Unseen(what="key_state", reason="DescribeKey was denied to kms-why-reader")
+    d = diagnose(denial(), snapshot(principal(), key(policy(admins()), state="Enabled"), unseen=(unseen,)))
+    assert lock(d, "key_state") is None and "key_state" in d.unseen
+    assert d.cause.catalogue == 2
