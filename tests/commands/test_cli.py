@@ -47,6 +47,27 @@ def test_demo_text_is_plain_when_piped() -> None:
     assert "key policy" in done.stdout and "cross-account" in done.stdout.lower()
 
 
+def test_demo_is_coloured_on_a_terminal() -> None:
+    import pty
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([*CLI, "demo"], stdout=follower, stderr=subprocess.PIPE, cwd=ROOT, env=_env())
+    os.close(follower)
+    chunks: list[bytes] = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closes when the demo exits
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    assert process.wait(timeout=120) == 0
+    os.close(leader)
+    output = b"".join(chunks).decode()
+    assert "\033[1;35m━━ 1/" in output and "\033[32m✔\033[0m" in output
+
+
 @pytest.fixture
 def seeded_env(world: World) -> dict[str, str]:
     pairs, org_reader = seed(world)
