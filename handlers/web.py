@@ -26,7 +26,7 @@ from handlers.deps import JobSink
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
-    from waitress.server import BaseWSGIServer, MultiSocketServer
+    from waitress.server import BaseWSGIServer
 
 log = logging.getLogger(__name__)
 
@@ -96,14 +96,20 @@ def make_wsgi_app(
     return wsgi
 
 
-def create_server(
-    wsgi: WSGIApplication, host: str, port: int, *, threads: int = 8
-) -> MultiSocketServer | BaseWSGIServer:
-    """A waitress server bound now (port 0: a free one, see `.effective_port`); `.run()` serves."""
+def create_server(wsgi: WSGIApplication, host: str, port: int, *, threads: int = 8) -> BaseWSGIServer:
+    """A waitress server, bound now (port 0: a free one, see `bound_port`); `.run()` serves."""
+    from waitress.server import BaseWSGIServer
     from waitress.server import create_server as waitress_server
 
-    return waitress_server(wsgi, host=host, port=port, threads=threads, ident="kms-why",
-                           clear_untrusted_proxy_headers=True, channel_timeout=30)
+    server = waitress_server(wsgi, host=host, port=port, threads=threads, ident="kms-why",
+                             clear_untrusted_proxy_headers=True, channel_timeout=30)
+    if not isinstance(server, BaseWSGIServer):  # several listen addresses: not how we call it
+        raise TypeError(f"expected one listening socket for {host}:{port}")
+    return server
+
+
+def bound_port(server: BaseWSGIServer) -> int:
+    return int(server.getsockname()[1])
 
 
 def serve(settings: Settings, host: str, port: int, *, render_metrics: MetricsRenderer | None = None) -> None:

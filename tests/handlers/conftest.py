@@ -29,7 +29,7 @@ from bot.queue import JobQueue
 from bot.settings import Settings
 from bot.store import Store
 from handlers.app import build_app
-from handlers.web import create_server, make_wsgi_app
+from handlers.web import bound_port, create_server, make_wsgi_app
 from tests.fakes.slack_api import FakeSlackApi
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -162,7 +162,7 @@ HarnessFactory = Callable[..., Harness]
 @pytest.fixture
 def make_harness(slack: FakeSlackApi, redis_client: redis.Redis[bytes]) -> Iterator[HarnessFactory]:
     prefixes: list[str] = []
-    servers: list[Any] = []
+    servers: list[tuple[Any, threading.Thread]] = []
 
     def start(*, redis_down: bool = False, **settings: str) -> Harness:
         prefix = f"t-handlers-{uuid.uuid4().hex[:10]}"
@@ -176,13 +176,18 @@ def make_harness(slack: FakeSlackApi, redis_client: redis.Redis[bytes]) -> Itera
         app = build_app(Settings(**env), queue, store)  # type: ignore[arg-type]
         wsgi = make_wsgi_app(app, queue, render_metrics=lambda: (b"kms_why_up 1\n", "text/plain"))
         server = create_server(wsgi, "127.0.0.1", 0, threads=4)
-        servers.append(server)
-        threading.Thread(target=server.run, daemon=True).start()
-        return Harness(f"http://127.0.0.1:{server.effective_port}", slack, redis_client, queue, store)
+        loop = threading.Thread(target=server.run, daemon=True)
+        loop.start()
+        servers.append((server, loop))
+        return Harness(f"http://127.0.0.1:{bound_port(server)}", slack, redis_client, queue, store)
 
     yield start
-    for server in servers:
-        server.close()
+    for server, loop in servers:
+        # Finish answers in flight, then close from inside the server's own loop so no thread polls a
+        # closed socket.
+        server.task_dispatcher.shutdown(timeout=5)
+        server.trigger.pull_trigger(server.close)
+        loop.join(timeout=5)
     for prefix in prefixes:
         keys = list(redis_client.scan_iter(match=f"{prefix}:*", count=500))
         if keys:
