@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import TextIO
 
+import orjson
 from pydantic import ValidationError
 
 from bot.errors import UserError
@@ -37,7 +38,13 @@ def _describe(error: ValidationError) -> str:
 
 def _parse(text: str) -> SimulationDocument:
     try:
-        return SimulationDocument.model_validate_json(text)
+        raw = orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        raise UserError(f"invalid JSON: {error}") from None
+    if not isinstance(raw, dict):
+        raise UserError("a simulation document must be a JSON object")
+    try:
+        return SimulationDocument.model_validate(raw)
     except ValidationError as error:
         raise UserError(_describe(error)) from None
 

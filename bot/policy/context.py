@@ -5,8 +5,9 @@ value is a multi-valued key. `None` or a key that is not given is absent. The en
 document gives them (or lists them as unknown):
 - `aws:PrincipalArn` (the role ARN for a session), `aws:PrincipalAccount`, `kms:CallerAccount`
   (interfaces.md), `aws:ResourceAccount` (the key ARN's account);
-- `aws:username` for IAM users and `aws:PrincipalIsAWSService` (`true` for service principals, else
-  `false`), `aws:PrincipalServiceName` for service principals: AWS always sets these (§2.7);
+- `aws:username` for IAM users, `aws:PrincipalType` (`User`, `AssumedRole`, `FederatedUser`, `Account`,
+  `Anonymous`), `aws:PrincipalIsAWSService` (`true` for service principals, else `false`) and
+  `aws:PrincipalServiceName` for service principals: AWS always sets these (§2.7);
 - `kms:EncryptionContextKeys` from the `kms:EncryptionContext:<k>` pairs, when there are any (§2.12).
 `kms:EncryptionContext:<k>` keys keep their original spelling too, for grant constraints, which compare
 context keys case-sensitively.
@@ -22,6 +23,14 @@ from bot.policy.document import PolicyError, _scalar
 from bot.policy.principals import Caller
 
 EC_PREFIX = "kms:encryptioncontext:"
+_PRINCIPAL_TYPES = {
+    "user": "User",
+    "role": "AssumedRole",
+    "session": "AssumedRole",
+    "fedsession": "FederatedUser",
+    "root": "Account",
+    "anonymous": "Anonymous",
+}
 Values = tuple[str, ...]
 
 
@@ -71,6 +80,7 @@ def build_context(
         "aws:resourceaccount": resource_account,
         "aws:principalisawsservice": "true" if caller.kind == "service" else "false",
     }
+    implied["aws:principaltype"] = _PRINCIPAL_TYPES.get(caller.kind)
     if caller.kind == "user":
         implied["aws:username"] = caller.name
     if caller.kind == "service":

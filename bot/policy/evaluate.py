@@ -200,6 +200,9 @@ def _run(prepared: Prepared, given: dict[str, Any], absent: frozenset[str]) -> R
     )
     request = Request(prepared.caller, doc.request.action, doc.request.resource, context, has_boundary)
     layers = _layers(prepared, request)
+    notes: list[str] = []
+    if doc.session_policy is not None and not layers["session"].applies:
+        notes.append("the session policy was ignored: the caller is not a role session or federated user")
     verdict = decide(
         layers,
         prepared.caller,
@@ -208,6 +211,7 @@ def _run(prepared: Prepared, given: dict[str, Any], absent: frozenset[str]) -> R
         doc.request.action.lower(),
         context,
     )
+    verdict.notes.extend(notes)
     return Run(layers, verdict)
 
 

@@ -303,6 +303,6 @@ def _content_key(raw: Any) -> bytes | str:
 
 
 def _remember_object(key: tuple[int, str], raw: Any, compiled: CompiledPolicy) -> None:
-    if len(_BY_OBJECT) >= _CACHE_LIMIT:
+    if len(_BY_OBJECT) >= 512:
         _BY_OBJECT.clear()
     _BY_OBJECT[key] = (raw, compiled)
