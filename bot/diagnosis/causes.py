@@ -40,6 +40,12 @@ _SPECS = (
         "caller_unknown",
         "The paste does not say which role or user made the call, so the bot cannot weigh the policies.",
     ),
+    CauseSpec(
+        0,
+        "key_unknown",
+        "The error does not say which key was refused (AWS hides it across accounts and for AWS managed "
+        "keys), and the bot could not recover it.",
+    ),
     CauseSpec(0, "policy_unparseable", "A policy the bot read could not be evaluated: {explain}"),
     CauseSpec(0, "unclassified", "The request is denied by the {layer}, for a reason outside the catalogue."),
     CauseSpec(

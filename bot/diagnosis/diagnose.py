@@ -70,6 +70,8 @@ def diagnose(denial: Denial, snapshot: Snapshot, *, evaluate: Evaluator | None =
     look = lookalike(denial, snapshot, built)
     if built.principal_arn == UNKNOWN_CALLER:
         return _unweighed(denial, snapshot, built, look, "caller_unknown", evaluate)
+    if not built.key_arn.startswith("arn:") and look is None:
+        return _unweighed(denial, snapshot, built, look, "key_unknown", evaluate)
     try:
         result = evaluate(built.document)
     except UserError as problem:  # a malformed policy in the account: say so, do not crash the answer
@@ -148,7 +150,9 @@ def _unweighed(
     explain: str = "",
 ) -> Diagnosis:
     """An answer without the engine: the caller is unknown or a policy cannot be evaluated."""
-    reason = "the caller is unknown" if code == "caller_unknown" else "a policy could not be evaluated"
+    reason = {"caller_unknown": "the caller is unknown", "key_unknown": "the key is unknown"}.get(
+        code, "a policy could not be evaluated"
+    )
     locks = [
         Lock(layer="identity", allows=None, explain=reason),
         Lock(layer="key_policy", allows=None, policy=built.key_arn, explain=reason),
@@ -164,6 +168,11 @@ def _unweighed(
         question = (
             "Which role or user made the call? Paste the complete error (it names the caller), or the "
             "time of the failure so the bot can find it in CloudTrail."
+        )
+    if code == "key_unknown":
+        question = (
+            "Which key was it? Paste the key ARN, or what you were reading (the S3 object, secret or "
+            "snapshot), or the time of the failure so the bot can find the call in CloudTrail."
         )
     return Diagnosis(
         denial=denial,

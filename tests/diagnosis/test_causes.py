@@ -582,3 +582,14 @@ def test_describe_key_denied_leaves_key_state_unseen() -> None:
     d = diagnose(denial(), snapshot(principal(), key(policy(admins()), state="Enabled"), unseen=(unseen,)))
     assert lock(d, "key_state") is None and "key_state" in d.unseen
     assert d.cause.catalogue == 2
+
+
+def test_opaque_error_without_a_key_asks_which_key() -> None:
+    d = diagnose(denial(resource="", kind="key_not_found_or_denied"), snapshot(principal(), None))
+    assert d.cause.code == "key_unknown" and d.question and "key ARN" in d.question
+    assert "key_policy" in d.unseen and lock(d, "key_policy") is None
+
+
+def test_caller_missing_from_a_non_lookalike_paste_asks_who() -> None:
+    d = diagnose(denial(principal_arn=""), snapshot(None, key(policy(admins()))))
+    assert d.cause.code == "caller_unknown" and d.question and "role or user" in d.question
