@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.policy import memo
 from bot.policy.arn import account_of
 from bot.policy.combine import DENY_ORDER, Check, Verdict, decide
+from bot.policy.conditions import parse_date, parse_number
 from bot.policy.context import EC_PREFIX, build_context
 from bot.policy.document import PolicyError
 from bot.policy.grants import Grant, parse_grant
@@ -271,8 +273,30 @@ def _candidates(prepared: Prepared, key_lower: str) -> list[Any]:
         for grant in prepared.grants:
             for constraint in (grant.equals or {}, grant.subset or {}):
                 values.extend(v for k, v in constraint.items() if k.lower() == name)
+    values.extend(_neighbours(values[1:]))
     values.append(_OTHER)
     return list(dict.fromkeys(values))
+
+
+def _neighbours(values: list[Any]) -> list[str]:
+    """Just below and above each number or date a policy compares with, so that Numeric*/Date*
+    conditions on an unknown key get a value on either side of their bound."""
+    found: list[str] = []
+    for value in values:
+        number = parse_number(value)
+        if number is None:
+            moment = parse_date(value)
+            if moment is not None:
+                found += [_stamp(moment - 1), _stamp(moment + 1)]
+        elif number == int(number):
+            found += [str(int(number) - 1), str(int(number) + 1)]
+        else:
+            found += [repr(number - 0.001), repr(number + 0.001)]
+    return found
+
+
+def _stamp(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
 def _assignments(choices: list[list[Any]]) -> list[tuple[Any, ...]]:

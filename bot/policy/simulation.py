@@ -125,6 +125,34 @@ class Unknown(BaseModel):
 
 
 class SimulationResult(BaseModel):
+    """What `bot.policy.evaluate` returns.
+
+    - `decision`, `failing_checks`, `matched`: the documented output (interfaces.md). `failing_checks` is in
+      AWS's order: explicit denies (by layer: rcp, scp, vpc_endpoint, key_policy, identity,
+      permissions_boundary, session), then rcp, scp (one per level without an Allow, `level` set),
+      vpc_endpoint, key_policy, identity, permissions_boundary, session. A key_policy check with `reason`
+      set is a KMS overlay (AWS managed key, operation not usable cross-account), not a missing statement.
+      For the caller-side checks only those on the best path are listed (a key policy naming the session
+      needs no identity Allow, so none is listed). `matched`: for an explicit deny the matching Deny
+      statements; otherwise every matching Allow of every layer that applies.
+    - `layers`: all eight layers in the order identity, key_policy, grants, scp, rcp,
+      permissions_boundary, session, vpc_endpoint. `applies` False (and `allows` None) when the layer does
+      not apply to this request (none given, or an exemption: SCPs for the management account, service-
+      linked roles and service principals; RCPs for AWS managed keys and kms:RetireGrant; …). `allows`:
+      some Allow matches (every level, for scp/rcp); for key_policy: it admits the caller directly or
+      delegates to the caller's account; for grants: some grant admits the request. `explicit_deny`: a
+      Deny of this layer matches. `matched`: the layer's matching Deny and Allow statements; key-policy
+      statements and grants carry `principal_match` (direct, role, account, any, service).
+    - `misses`: one entry per statement (or grant) of an applying layer that did not match, with the
+      first element that failed in the order action, principal, resource; when those matched, one entry
+      per failing condition (operator and key as written, `expected` the policy values, `actual` the
+      request values or None when the key is absent). Grants report grantee (principal), operation
+      (action) and constraints (condition, operator EncryptionContextEquals/Subset).
+    - `unknowns`, `decided_by_unknown`: see `bot.policy.evaluate` (three-valued mode for
+      `request.unknown_keys`).
+    - `notes`: unverified assumptions the decision rests on, and ignored inputs.
+    """
+
     model_config = ConfigDict(frozen=True)
 
     decision: Decision

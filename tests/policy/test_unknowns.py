@@ -83,3 +83,20 @@ def test_unknown_encryption_context_uses_grant_constraint_values_section_2_38() 
     result = run(SESSION, key_policy=policy(), grants=[grant], unknown_keys=("kms:EncryptionContext:k",))
     assert result.decided_by_unknown is True
     assert result.unknowns[0].allow_if == ("v",)
+
+
+def test_unknown_numeric_key_tries_both_sides_of_the_bound_section_2_38() -> None:
+    key_policy = policy(allow(Principal={"AWS": ROLE}, Condition={"NumericLessThan": {"kms:MaxAge": "10"}}))
+    result = run(SESSION, key_policy=key_policy, unknown_keys=("kms:MaxAge",))
+    assert result.decided_by_unknown is True
+    assert result.unknowns[0].allow_if == ("9",)
+
+
+def test_unknown_date_key_tries_both_sides_of_the_bound_section_2_38() -> None:
+    key_policy = policy(
+        allow(
+            Principal={"AWS": ROLE}, Condition={"DateLessThan": {"aws:CurrentTime": "2030-01-01T00:00:00Z"}}
+        )
+    )
+    result = run(SESSION, key_policy=key_policy, unknown_keys=("aws:CurrentTime",))
+    assert result.unknowns[0].allow_if == ("2029-12-31T23:59:59Z",)
