@@ -39,7 +39,7 @@ from bot.policy.context import EC_PREFIX, build_context
 from bot.policy.document import PolicyError
 from bot.policy.grants import Grant, parse_grant
 from bot.policy.layers import Layer, Request, grants_layer, levels_layer, policy_layer
-from bot.policy.principals import Caller, CallerError, classify_caller
+from bot.policy.principals import Caller, CallerError, classify_caller, with_role_path
 from bot.policy.simulation import (
     Json,
     LayerResult,
@@ -93,9 +93,11 @@ def prepare(doc: SimulationDocument) -> Prepared:
         caller = classify_caller(doc.request.principal)
     except CallerError as error:
         raise PolicyError(f"request.principal: {error}") from None
+    lowered = {k.lower(): v for k, v in doc.request.context.items()} if doc.request.context else {}
+    caller = with_role_path(caller, lowered.get("aws:principalarn"))
     key_account = account_of(doc.request.resource)
     if key_account is None:
-        given = {k.lower(): v for k, v in doc.request.context.items()}.get("aws:resourceaccount")
+        given = lowered.get("aws:resourceaccount")
         key_account = given if isinstance(given, str) else caller.account
     kinds: tuple[tuple[str, Json | None, PolicyKind], ...] = (
         ("permissions_boundary", doc.permissions_boundary, "identity"),
@@ -203,6 +205,11 @@ def _run(prepared: Prepared, given: dict[str, Any], absent: frozenset[str]) -> R
     request = Request(prepared.caller, doc.request.action, doc.request.resource, context, has_boundary)
     layers = _layers(prepared, request)
     notes: list[str] = []
+    if doc.key.state != "Enabled":
+        notes.append(
+            f"the key is {doc.key.state}: KMS refuses the request whatever the policies say; "
+            "that is a key-state problem, not an authorization failure (§2.5)"
+        )
     if doc.session_policy is not None and not layers["session"].applies:
         notes.append("the session policy was ignored: the caller is not a role session or federated user")
     verdict = decide(

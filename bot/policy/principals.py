@@ -17,7 +17,7 @@ match nobody.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from bot.policy.arn import parse_arn
@@ -101,6 +101,25 @@ def classify_caller(text: str) -> Caller:
         if pieces[0] == "federated-user" and len(pieces) >= 2:
             return Caller("fedsession", value, arn.partition, arn.account, "/".join(pieces[1:]))
     raise CallerError(f"cannot classify principal {value!r}: not a user, role, session, root or service")
+
+
+def with_role_path(caller: Caller, principal_arn: object) -> Caller:
+    """A session's role path is not in its ARN; take it from a given `aws:PrincipalArn` naming the same
+    role (it decides service-linked roles and what the engine implies for `aws:PrincipalArn`)."""
+    if caller.kind != "session" or not isinstance(principal_arn, str):
+        return caller
+    arn = parse_arn(principal_arn)
+    if (
+        arn is None
+        or arn.service != "iam"
+        or arn.account != caller.account
+        or not arn.resource.startswith("role/")
+    ):
+        return caller
+    path, name = _split_path(arn.resource, "role/")
+    if name != caller.name:
+        return caller
+    return replace(caller, role_path=path)
 
 
 @dataclass(frozen=True, slots=True)

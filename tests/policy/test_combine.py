@@ -511,3 +511,9 @@ def test_key_policy_resource_star_means_this_key_section_2_15() -> None:
     other_key = policy(allow(Principal={"AWS": ROLE}, resource=KEY_B))
     assert decision(SESSION, key_policy=other_key) == "implicit_deny"
     assert decision(SESSION, key_policy=policy(allow(Principal={"AWS": ROLE}, resource=KEY))) == "allow"
+
+
+def test_key_state_is_not_an_authorization_failure_section_2_35d() -> None:
+    result = run(SESSION, key_policy=root_delegation(), identity_policies=IDENTITY, key={"state": "Disabled"})
+    assert result.decision == "allow"
+    assert any("Disabled" in note for note in result.notes)

@@ -79,3 +79,16 @@ def test_service_principal_matches_only_that_service_section_2_16() -> None:
     assert spec.match(classify_caller("logs.amazonaws.com")) == "service"
     assert spec.match(classify_caller("sns.amazonaws.com")) is None
     assert spec.match(classify_caller(SESSION)) is None
+
+
+def test_given_principal_arn_supplies_the_role_path_section_2_2() -> None:
+    from bot.policy.principals import with_role_path
+
+    session = classify_caller(f"arn:aws:sts::{A}:assumed-role/AWSReservedSSO_Dev_abc/alice")
+    full = f"arn:aws:iam::{A}:role/aws-reserved/sso.amazonaws.com/ap-northeast-1/AWSReservedSSO_Dev_abc"
+    assert with_role_path(session, full).principal_arn == full
+    assert with_role_path(session, f"arn:aws:iam::{A}:role/Other").role_path == "/"
+    slr = classify_caller(f"arn:aws:sts::{A}:assumed-role/MyLinked/s")
+    assert with_role_path(
+        slr, f"arn:aws:iam::{A}:role/aws-service-role/x.amazonaws.com/MyLinked"
+    ).is_service_linked
