@@ -70,28 +70,30 @@ class _Found:
 
 
 def _assume_failed(layers: tuple[str, ...], error: AssumeRoleError, sessions: SessionFactory) -> list[Unseen]:
-    bot_identity = sessions.base_identity_arn()
-    statement: Json = {
-        "Effect": "Allow",
-        "Principal": {"AWS": bot_identity or "<the kms-why bot's role ARN>"},
-        "Action": "sts:AssumeRole",
-    }
-    external_id = sessions.settings.reader_external_id
-    if external_id:
-        statement["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
-    reason = (
-        f"AssumeRole {error.role_arn} failed: {error.code}: {error.message}. Either the role does not "
-        f"exist there or its trust policy does not let {bot_identity or 'the bot'} assume it"
-    )
-    remedy = (
-        "create the role (deploy/iam) in that account, or add this statement to its trust policy"
-        if error.code.startswith("AccessDenied")
-        else None
-    )
-    return [
-        Unseen(what=layer, reason=reason, remedy=remedy, remedy_statement=statement if remedy else None)
-        for layer in layers
-    ]
+    """What a failed AssumeRole leaves unseen, and (when denied) the trust statement that would help."""
+    reason = f"AssumeRole {error.role_arn} failed: {error.code}: {error.message}"
+    remedy: str | None = None
+    statement: Json | None = None
+    if error.code.startswith("AccessDenied"):
+        bot_identity = sessions.base_identity_arn()
+        reason += (
+            f". Either the role does not exist in that account or its trust policy does not let "
+            f"{bot_identity or 'the bot'} assume it"
+        )
+        remedy = "create the role (deploy/iam) in that account, or add this statement to its trust policy"
+        statement = {
+            "Effect": "Allow",
+            "Principal": {"AWS": bot_identity or "<the kms-why bot's role ARN>"},
+            "Action": "sts:AssumeRole",
+        }
+        if sessions.settings.reader_external_id:
+            statement["Condition"] = {
+                "StringEquals": {"sts:ExternalId": sessions.settings.reader_external_id}
+            }
+    elif error.code == "NoCredentials":
+        reason += ". The bot itself has no AWS credentials (environment, profile, IRSA or instance role)"
+        remedy = "give the kms-why process AWS credentials allowed to assume the reader role"
+    return [Unseen(what=layer, reason=reason, remedy=remedy, remedy_statement=statement) for layer in layers]
 
 
 class _Collector:

@@ -138,6 +138,7 @@ class SessionFactory:
         self._role_locks: dict[tuple[str, str | None], threading.Lock] = {}
         self._cache: dict[tuple[str, str | None], AccountSession] = {}
         self._base: AccountSession | None = None
+        self._identity: str | None = None
 
     def _new_session(self, credentials: _Credentials | None) -> boto3.Session:
         core = botocore.session.get_session()
@@ -229,10 +230,16 @@ class SessionFactory:
 
     def base_identity_arn(self) -> str | None:
         """The bot's own identity as a principal ARN (a role for a session), for remedy statements."""
+        with self._lock:
+            if self._identity is not None:
+                return self._identity
         try:
             sts: STSClient = self.base()._client("sts", self.settings.aws_default_region)
             arn = sts.get_caller_identity()["Arn"]
         except (ClientError, BotoCoreError):
             return None
         match = re.fullmatch(r"arn:([\w-]+):sts::(\d{12}):assumed-role/([^/]+)/.+", arn)
-        return f"arn:{match[1]}:iam::{match[2]}:role/{match[3]}" if match else arn
+        identity = f"arn:{match[1]}:iam::{match[2]}:role/{match[3]}" if match else arn
+        with self._lock:
+            self._identity = identity
+        return identity

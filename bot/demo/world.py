@@ -158,6 +158,7 @@ class World:
         self.writer_role = writer_role
         self._accounts: dict[str, WorldAccount] = {}
         self._organization: WorldOrganization | None = None
+        self._lock = threading.RLock()  # seeding often runs in threads
 
     @classmethod
     def start(cls, *, region: str = DEFAULT_REGION, reader_role: str = "kms-why-reader",
@@ -227,17 +228,19 @@ class World:
         return Settings.model_validate(self.environ()).model_copy(update=overrides)
 
     def account(self, account_id: str) -> WorldAccount:
-        if account_id not in self._accounts:
-            self._accounts[account_id] = WorldAccount(self, account_id)
-        return self._accounts[account_id]
+        with self._lock:
+            if account_id not in self._accounts:
+                self._accounts[account_id] = WorldAccount(self, account_id)
+            return self._accounts[account_id]
 
     def organization(self, management_account: str) -> WorldOrganization:
         """The organization managed by `management_account`, created (feature set ALL) on first use."""
-        if self._organization is None:
-            self._organization = WorldOrganization(self, self.account(management_account))
-        elif self._organization.management_account.id != management_account:
-            raise ValueError("this world already has an organization with another management account")
-        return self._organization
+        with self._lock:
+            if self._organization is None:
+                self._organization = WorldOrganization(self, self.account(management_account))
+            elif self._organization.management_account.id != management_account:
+                raise ValueError("this world already has an organization with another management account")
+            return self._organization
 
 
 class WorldAccount:
@@ -247,6 +250,7 @@ class WorldAccount:
         self.world = world
         self.id = account_id
         self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()  # boto3 sessions are not thread-safe; their clients are
 
     @cached_property
     def session(self) -> boto3.Session:
@@ -260,11 +264,12 @@ class WorldAccount:
 
     def _client(self, service: str, region: str | None) -> Any:
         where = (service, region or self.world.region)
-        if where not in self._clients:
-            self._clients[where] = self.session.client(
-                service, region_name=where[1], endpoint_url=self.world.endpoint_url  # type: ignore[call-overload]
-            )
-        return self._clients[where]
+        with self._lock:
+            if where not in self._clients:
+                self._clients[where] = self.session.client(
+                    service, region_name=where[1], endpoint_url=self.world.endpoint_url  # type: ignore[call-overload]
+                )
+            return self._clients[where]
 
     @property
     def iam(self) -> IAMClient:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.aws.collect import collect, redaction
+from bot.aws.sessions import SessionFactory
 from bot.demo.world import ADMINISTRATOR_ACCESS, World
 from bot.parse.models import Denial
 from tests.aws.conftest import APP, DATA, MGMT, REGION
@@ -185,3 +186,24 @@ def test_redaction_finds_placeholders_in_arns_and_account_fields(
     text: str | None, placeholder: str | None
 ) -> None:
     assert redaction(text) == placeholder
+
+
+def test_no_credentials_at_all_is_unseen_not_a_crash(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/config")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", raising=False)
+    monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", raising=False)
+    settings = world.settings()
+    key = f"arn:aws:kms:{REGION}:{DATA}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    snapshot = collect(
+        _denial(key),
+        settings,
+        request_id="r",
+        sessions=SessionFactory(settings, endpoint_url=world.endpoint_url),
+    )
+    assert snapshot.principal is not None and snapshot.key is None
+    assert [u.what for u in snapshot.unseen] == ["identity", "key_policy", "grants"]
+    assert all("no AWS credentials" in u.reason for u in snapshot.unseen)
