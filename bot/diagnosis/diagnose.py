@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 
 from bot.diagnosis.causes import make_cause
-from bot.diagnosis.classify import Finding, before_engine, classify, lookalike
+from bot.diagnosis.classify import classify
 from bot.diagnosis.document import UNKNOWN_CALLER, Built, account_of, build
+from bot.diagnosis.findings import Finding
 from bot.diagnosis.fixes import build_fixes
 from bot.diagnosis.locks import build_locks, layer_words
+from bot.diagnosis.lookalikes import before_engine, lookalike
 from bot.diagnosis.models import Diagnosis, Lock
 from bot.errors import UserError
 from bot.parse.models import Denial
