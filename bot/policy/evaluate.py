@@ -14,56 +14,27 @@ Layer applicability (§2 D):
 - `vpc_endpoint`: when given.
 Every layer appears in `SimulationResult.layers`, with `applies` False (and `allows` None) when it does
 not apply. The key's account is the resource ARN's, else `aws:ResourceAccount`, else the caller's.
-
-Three-valued evaluation (§2.18, §2.38): each key in `request.unknown_keys` is tried absent, with every
-value a policy condition (or grant constraint) compares it to, and with some other value (reported as
-`*`). All combinations are evaluated (one key at a time when there would be more than 64). When they
-disagree, `decided_by_unknown` is True, `decision` is the least favourable outcome (the engine never
-claims `allow` that depends on a guess), the other fields describe the first combination giving it
-(trying "absent" first), a layer whose answer varies has `allows` None, and `unknowns` lists each key
-that changes the outcome with the values (`allow_if`) or absence (`allow_if_absent`) that allow.
+With `request.unknown_keys`, evaluation is three-valued (`bot.policy.unknowns`).
 """
 
 from __future__ import annotations
 
-import itertools
+import functools
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from bot.policy import memo
 from bot.policy.arn import account_of
-from bot.policy.combine import DENY_ORDER, Check, Verdict, decide
-from bot.policy.conditions import parse_date, parse_number
-from bot.policy.context import EC_PREFIX, build_context
+from bot.policy.combine import decide
+from bot.policy.context import build_context
 from bot.policy.document import PolicyError
 from bot.policy.grants import Grant, parse_grant
 from bot.policy.layers import Layer, Request, grants_layer, levels_layer, policy_layer
+from bot.policy.policies import CompiledPolicy, compile_policy
 from bot.policy.principals import Caller, CallerError, classify_caller, with_role_path
-from bot.policy.simulation import (
-    Json,
-    LayerResult,
-    PolicyType,
-    SimulationDocument,
-    SimulationResult,
-    Unknown,
-)
-from bot.policy.statements import CompiledPolicy, PolicyKind, compile_policy
-
-LAYER_ORDER: tuple[PolicyType, ...] = (
-    "identity",
-    "key_policy",
-    "grants",
-    "scp",
-    "rcp",
-    "permissions_boundary",
-    "session",
-    "vpc_endpoint",
-)
-_RANK = {"allow": 0, "implicit_deny": 1, "explicit_deny": 2}
-_OTHER = "\x00other"
-_ABSENT: Any = object()
-_MAX_COMBINATIONS = 64
+from bot.policy.results import Run, build_result
+from bot.policy.simulation import Json, PolicyType, SimulationDocument, SimulationResult
+from bot.policy.statements import PolicyKind
+from bot.policy.unknowns import three_valued
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,12 +158,6 @@ def _layers(prepared: Prepared, request: Request) -> dict[PolicyType, Layer]:
     return layers
 
 
-@dataclass(slots=True)
-class Run:
-    layers: dict[PolicyType, Layer]
-    verdict: Verdict
-
-
 def _run(prepared: Prepared, given: dict[str, Any], absent: frozenset[str]) -> Run:
     doc = prepared.doc
     context = build_context(given, prepared.caller, prepared.key_account, absent)
@@ -224,146 +189,10 @@ def _run(prepared: Prepared, given: dict[str, Any], absent: frozenset[str]) -> R
     return Run(layers, verdict)
 
 
-_NOT_APPLYING = {kind: LayerResult(layer=kind, applies=False, allows=None) for kind in LAYER_ORDER}
-
-
-def _layer_result(kind: PolicyType, layer: Layer, varying: set[PolicyType]) -> LayerResult:
-    if not layer.applies:
-        return _NOT_APPLYING[kind]
-    return LayerResult(
-        layer=kind,
-        applies=True,
-        allows=None if kind in varying else layer.allows,
-        explicit_deny=layer.explicit_deny,
-        matched=(*layer.deny_hits, *layer.allow_hits),
-    )
-
-
-def _result(
-    run: Run, varying: set[PolicyType], unknowns: tuple[Unknown, ...], notes: list[str]
-) -> SimulationResult:
-    layers, verdict = run.layers, run.verdict
-    if verdict.decision == "explicit_deny":
-        decided = [hit for kind in DENY_ORDER if layers[kind].applies for hit in layers[kind].deny_hits]
-    else:
-        decided = [hit for kind in LAYER_ORDER if layers[kind].applies for hit in layers[kind].allow_hits]
-    return SimulationResult(
-        decision=verdict.decision,
-        failing_checks=tuple(memo.failing_check(astuple_check(check)) for check in verdict.checks),
-        matched=tuple(decided),
-        layers=tuple(_layer_result(kind, layers[kind], varying) for kind in LAYER_ORDER),
-        misses=tuple(miss for kind in LAYER_ORDER if layers[kind].applies for miss in layers[kind].misses),
-        unknowns=unknowns,
-        decided_by_unknown=bool(unknowns),
-        notes=tuple(dict.fromkeys([*verdict.notes, *notes])),
-    )
-
-
-def astuple_check(check: Check) -> tuple[Any, ...]:
-    return (
-        check.policy_type,
-        check.kind,
-        check.statement,
-        check.policy_index,
-        check.level,
-        check.explain,
-        check.reason,
-    )
-
-
-def _candidates(prepared: Prepared, key_lower: str) -> list[Any]:
-    values: list[Any] = [_ABSENT]
-    for policy in prepared.policies():
-        values.extend(policy.condition_values(key_lower))
-    if key_lower.startswith(EC_PREFIX):
-        name = key_lower[len(EC_PREFIX) :]
-        for grant in prepared.grants:
-            for constraint in (grant.equals or {}, grant.subset or {}):
-                values.extend(v for k, v in constraint.items() if k.lower() == name)
-    values.extend(_neighbours(values[1:]))
-    values.append(_OTHER)
-    return list(dict.fromkeys(values))
-
-
-def _neighbours(values: list[Any]) -> list[str]:
-    """Just below and above each number or date a policy compares with, so that Numeric*/Date*
-    conditions on an unknown key get a value on either side of their bound."""
-    found: list[str] = []
-    for value in values:
-        number = parse_number(value)
-        if number is None:
-            moment = parse_date(value)
-            if moment is not None:
-                found += [_stamp(moment - 1), _stamp(moment + 1)]
-        elif number == int(number):
-            found += [str(int(number) - 1), str(int(number) + 1)]
-        else:
-            found += [repr(number - 0.001), repr(number + 0.001)]
-    return found
-
-
-def _stamp(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
-
-
-def _assignments(choices: list[list[Any]]) -> list[tuple[Any, ...]]:
-    total = 1
-    for options in choices:
-        total *= len(options)
-    if total <= _MAX_COMBINATIONS:
-        return list(itertools.product(*choices))
-    rows: list[tuple[Any, ...]] = [tuple(_ABSENT for _ in choices)]
-    for position, options in enumerate(choices):
-        for value in options[1:]:
-            row = [_ABSENT] * len(choices)
-            row[position] = value
-            rows.append(tuple(row))
-    return rows
-
-
-def _three_valued(prepared: Prepared) -> SimulationResult:
-    request = prepared.doc.request
-    keys = list(dict.fromkeys(request.unknown_keys))
-    lowers = [key.lower() for key in keys]
-    choices = [_candidates(prepared, lower) for lower in lowers]
-    runs: list[tuple[tuple[Any, ...], Run]] = []
-    for row in _assignments(choices):
-        given = {k: v for k, v in request.context.items() if k.lower() not in lowers}
-        absent = frozenset(lower for lower, value in zip(lowers, row, strict=True) if value is _ABSENT)
-        for key, value in zip(keys, row, strict=True):
-            if value is not _ABSENT:
-                given[key] = value
-        runs.append((row, _run(prepared, given, absent)))
-    decisions = {run.verdict.decision for _, run in runs}
-    worst = max(decisions, key=_RANK.__getitem__)
-    chosen = next(run for _, run in runs if run.verdict.decision == worst)
-    if len(decisions) == 1:
-        return _result(chosen, set(), (), [])
-    varying = {kind for kind in LAYER_ORDER if len({run.layers[kind].allows for _, run in runs}) > 1}
-    unknowns: list[Unknown] = []
-    for position, key in enumerate(keys):
-        by_value: dict[Any, set[str]] = {}
-        for row, run in runs:
-            by_value.setdefault(row[position], set()).add(run.verdict.decision)
-        if len({frozenset(found) for found in by_value.values()}) <= 1:
-            continue
-        allow_if = tuple(
-            "*" if v is _OTHER else str(v)
-            for v, found in by_value.items()
-            if v is not _ABSENT and "allow" in found
-        )
-        unknowns.append(
-            Unknown(key=key, allow_if=allow_if, allow_if_absent="allow" in by_value.get(_ABSENT, set()))
-        )
-    names = ", ".join(unknown.key for unknown in unknowns) or ", ".join(keys)
-    note = f"the decision depends on context the request did not give: {names}"
-    result = _result(chosen, varying, tuple(unknowns), [note])
-    return result.model_copy(update={"decided_by_unknown": True})
-
-
 def evaluate(doc: SimulationDocument) -> SimulationResult:
     """Evaluate one simulation document. Raises `PolicyError` (a `UserError`) for malformed input."""
     prepared = prepare(doc)
     if doc.request.unknown_keys:
-        return _three_valued(prepared)
-    return _result(_run(prepared, doc.request.context, frozenset()), set(), (), [])
+        runner = functools.partial(_run, prepared)
+        return three_valued(doc.request, prepared.policies(), prepared.grants, runner)
+    return build_result(_run(prepared, doc.request.context, frozenset()), set(), (), [])

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from bot.policy import memo
 from bot.policy.context import Context
 from bot.policy.grants import Grant
+from bot.policy.policies import CompiledPolicy
 from bot.policy.principals import Caller, MatchClass
 from bot.policy.simulation import MatchedStatement, PolicyType, StatementMiss
-from bot.policy.statements import CompiledPolicy, CompiledStatement
+from bot.policy.statements import CompiledStatement
 
 
 @dataclass(slots=True)

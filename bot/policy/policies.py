@@ -1,0 +1,151 @@
+"""Compiled policies: compiled once per content, indexed by action, planned per caller (§2.14-§2.19).
+
+A policy is compiled once per content (cache keyed by its JSON text and kind); its statements are
+indexed by action, and for each (action, caller, position) a `Plan` keeps the statements that survive
+the action and principal checks. Policies are treated as immutable once evaluated.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.policy import memo
+from bot.policy.document import PolicyError, parse_policy, statement_label
+from bot.policy.principals import Caller, MatchClass
+from bot.policy.simulation import PolicyType, StatementMiss
+from bot.policy.statements import CompiledStatement, Miss, PolicyKind
+
+try:
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - optional speed-up
+    _orjson = None  # type: ignore[assignment]
+
+
+class Plan:
+    """One policy at one position for one (action, caller): what survives the action and principal
+    checks, the misses of the rest, and the outcomes already computed per (resource, context keys)."""
+
+    __slots__ = ("candidates", "outcomes", "static_misses")
+
+    def __init__(
+        self,
+        candidates: tuple[tuple[CompiledStatement, MatchClass | None], ...],
+        static_misses: tuple[StatementMiss, ...],
+    ) -> None:
+        self.candidates = candidates
+        self.static_misses = static_misses
+        self.outcomes: dict[tuple[Any, ...], Any] = {}
+
+
+class CompiledPolicy:
+    """A policy ready to evaluate; `for_action` is the action index (cached per action)."""
+
+    __slots__ = ("_by_action", "_plans", "context_keys", "statements", "variables")
+
+    def __init__(self, statements: tuple[CompiledStatement, ...], variables: bool) -> None:
+        self.statements = statements
+        self.variables = variables
+        self.context_keys = tuple(sorted(frozenset().union(*(s.context_keys for s in statements))))
+        self._by_action: dict[str, tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]] = {}
+        self._plans: dict[tuple[Any, ...], Plan] = {}
+
+    def for_action(self, action: str) -> tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]:
+        """(statements whose action element admits `action`, statements that miss on the action)."""
+        key = action.lower()
+        found = self._by_action.get(key)
+        if found is None:
+            hits = tuple(s for s in self.statements if s.action_matches(key))
+            found = (hits, tuple(s for s in self.statements if s not in hits))
+            if len(self._by_action) < 512:
+                self._by_action[key] = found
+        return found
+
+    def plan(
+        self, action: str, caller: Caller, has_boundary: bool, kind: PolicyType, index: int, level: int | None
+    ) -> Plan:
+        """Statements left after the action and principal checks (with their principal class), and the
+        `StatementMiss`es of those that failed them. Cached: both depend only on these arguments."""
+        key = (action, caller.arn, has_boundary, kind, index, level)
+        found = self._plans.get(key)
+        if found is None:
+            candidates: list[tuple[CompiledStatement, MatchClass | None]] = []
+            misses: list[StatementMiss] = []
+            hits = self.for_action(action)[0]
+            for statement in self.statements:
+                if statement not in hits:
+                    miss = statement.action_miss(action)
+                else:
+                    principal = statement.principal_match(caller, has_boundary)
+                    if not isinstance(principal, Miss):
+                        candidates.append((statement, principal))
+                        continue
+                    miss = principal
+                misses.append(memo.statement_miss(kind, index, statement.label, statement.allow, level, miss))
+            found = Plan(tuple(candidates), tuple(misses))
+            if len(self._plans) >= 2048:
+                self._plans.clear()
+            self._plans[key] = found
+        return found
+
+    def condition_values(self, key_lower: str) -> list[str]:
+        return [
+            value
+            for statement in self.statements
+            for entry in statement.conditions
+            if entry.key_lower == key_lower and entry.family != "null"
+            for value in entry.values
+        ]
+
+
+_CACHE: dict[tuple[str, bytes | str], CompiledPolicy] = {}
+_BY_OBJECT: dict[tuple[int, str], tuple[Any, CompiledPolicy]] = {}
+_CACHE_LIMIT = 4096
+
+
+def compile_policy(raw: Any, name: str, kind: PolicyKind) -> CompiledPolicy:
+    """Compile (or fetch from the content cache) one policy; `name` labels errors, e.g. `scps[0][1]`.
+
+    Two caches: by object (the same dict evaluated again, e.g. the same document in three-valued mode;
+    the entry holds the dict, so its id cannot be reused) and by content (its repr). Policies are treated
+    as immutable once evaluated: build a new dict for a patched policy rather than editing one in place.
+    """
+    object_key = (id(raw), kind)
+    seen = _BY_OBJECT.get(object_key)
+    if seen is not None and seen[0] is raw:
+        return seen[1]
+    cache_key = (kind, _content_key(raw))
+    cached = _CACHE.get(cache_key)
+    if cached is not None:
+        _remember_object(object_key, raw, cached)
+        return cached
+    document = parse_policy(raw, name)
+    statements: list[CompiledStatement] = []
+    raw_statements = raw.get("Statement", [])
+    raw_list = raw_statements if isinstance(raw_statements, list) else [raw_statements]
+    for index, statement in enumerate(document.statements):
+        try:
+            statements.append(CompiledStatement(statement, index, kind, document.variables))
+        except ValueError as error:
+            raise PolicyError(f"{name} {statement_label(index, raw_list[index])}: {error}") from None
+    compiled = CompiledPolicy(tuple(statements), document.variables)
+    if len(_CACHE) >= _CACHE_LIMIT:
+        _CACHE.clear()
+    _CACHE[cache_key] = compiled
+    _remember_object(object_key, raw, compiled)
+    return compiled
+
+
+def _content_key(raw: Any) -> bytes | str:
+    """The policy's content as a cache key; orjson is ~10x faster than repr when it is installed."""
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(raw)
+        except TypeError:
+            pass
+    return repr(raw)
+
+
+def _remember_object(key: tuple[int, str], raw: Any, compiled: CompiledPolicy) -> None:
+    if len(_BY_OBJECT) >= 512:
+        _BY_OBJECT.clear()
+    _BY_OBJECT[key] = (raw, compiled)
