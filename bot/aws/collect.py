@@ -128,8 +128,8 @@ class _Collector:
             facts, unseen = read_principal(session, self.pool, caller)
         return _Found(principal=facts, unseen=unseen)
 
-    def key_side(self, ref: KeyRef) -> _Found:
-        session = self.session(ref.account)
+    def key_side(self, ref: KeyRef, assumed: AccountSession | AssumeRoleError | None = None) -> _Found:
+        session = assumed or self.session(ref.account)
         if isinstance(session, AssumeRoleError):
             return _Found(unseen=_assume_failed(("key_policy", "grants"), session, self.sessions))
         facts, unseen = KeyReader(session, self.pool).read(ref)
@@ -267,15 +267,13 @@ def _collect(
     needs_reads = caller is not None and caller.kind in ("role", "assumed_role", "user")
     principal_account = caller.account if caller else None
     trail_wanted = not key_redacted and principal_account is not None and _needs_trail(denial, ref)
-    first: list[Callable[[], Any]] = [
-        partial(worker.session, principal_account)
-        if principal_account and (needs_reads or trail_wanted)
-        else lambda: None,
-        worker.org_session,
-    ]
-    if ref is not None and ref.account != principal_account:
-        first.append(partial(worker.session, ref.account))
-    principal_session, org_session, *_ = gather(pool, first)  # every role at once: one round trip
+    wanted = principal_account if principal_account and (needs_reads or trail_wanted) else None
+    first: list[Callable[[], Any]] = [partial(worker.session, wanted) if wanted else lambda: None,
+                                      worker.org_session]
+    if ref is not None and ref.account != wanted:
+        first.append(partial(worker.session, ref.account))  # cached for key_side
+    principal_session, org_session, *rest = gather(pool, first)  # every role at once: one round trip
+    key_session = rest[0] if rest else principal_session
 
     branches: list[Callable[[], _Found]] = []
     if caller is not None:
@@ -301,7 +299,7 @@ def _collect(
         branches.append(partial(worker.org_side, org_session, principal_account, None))
     else:
         if ref is not None:
-            branches.append(partial(worker.key_side, ref))
+            branches.append(partial(worker.key_side, ref, key_session))
         elif not key_redacted:
             early.append(
                 Unseen(

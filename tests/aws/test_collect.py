@@ -83,6 +83,7 @@ def test_reader_assume_denied_in_the_keys_account_is_unseen_with_the_trust_state
     assert snapshot.key is None
     assert snapshot.principal is not None and snapshot.principal.identity_policies is not None
     assert [u.what for u in snapshot.unseen] == ["key_policy", "grants"]
+    assert [a for _, a in faults.operations].count("sts:AssumeRole") == 2  # once per account, not retried
     entry = snapshot.unseen[0]
     assert f"arn:aws:iam::{DATA}:role/kms-why-reader" in entry.reason and "AccessDenied" in entry.reason
     bot = (
@@ -207,3 +208,13 @@ def test_no_credentials_at_all_is_unseen_not_a_crash(world: World, monkeypatch: 
     assert snapshot.principal is not None and snapshot.key is None
     assert [u.what for u in snapshot.unseen] == ["identity", "key_policy", "grants"]
     assert all("no AWS credentials" in u.reason for u in snapshot.unseen)
+
+
+def test_root_caller_needs_no_iam_reads_and_the_key_takes_two_round_trips(accounts: World) -> None:
+    key = accounts.account(APP).create_key(region=REGION)
+    settings = accounts.settings()
+    denial = _denial(key, principal_arn=f"arn:aws:iam::{APP}:root")
+    snapshot = collect(denial, settings, request_id="r", sessions=accounts.session_factory(settings))
+    assert snapshot.principal is not None and snapshot.principal.identity_policies == ()
+    assert snapshot.key is not None and snapshot.key.policy is not None
+    assert snapshot.round_trips == 2
