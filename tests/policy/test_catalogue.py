@@ -235,17 +235,11 @@ def test_catalogue_row_section_4(
 
 
 def test_row_24_sso_role_matched_by_principal_arn_pattern_section_4() -> None:
-    key_policy = with_root()
-    key_policy["Statement"].append(
-        allow(
-            Principal={"AWS": f"arn:aws:iam::{A}:root"},
-            Condition={"ArnLike": {"aws:PrincipalArn": SSO_PATTERN}},
-        )
-    )
+    key_policy = policy(allow(Principal="*", Condition={"ArnLike": {"aws:PrincipalArn": SSO_PATTERN}}))
     given = {"aws:PrincipalArn": SSO_ROLE}
-    assert (
-        run(SSO_SESSION, key_policy=key_policy, identity_policies=IDENTITY, context=given).decision == "allow"
-    )
+    assert run(SSO_SESSION, key_policy=key_policy, context=given).decision == "allow"
+    # Without the role's path (only the session ARN is known) the pattern cannot match.
+    assert run(SSO_SESSION, key_policy=key_policy).decision == "implicit_deny"
 
 
 def test_row_13_allowed_through_the_service_section_4() -> None:
