@@ -126,6 +126,10 @@ def _why_blocks(diagnosis: Diagnosis) -> list[dict[str, Any]]:
         blocks.append(_section("\n".join([f"*Could not see:* {names}", *details])))
     if diagnosis.question:
         blocks.append(_section(f"❓ {escape_mrkdwn(diagnosis.question)}"))
+    asides = [f"From CloudTrail: {escape_mrkdwn(fact)}" for fact in diagnosis.inferred]
+    asides += [escape_mrkdwn(note) for note in diagnosis.notes]
+    if asides:
+        blocks.append(_context("\n".join(asides)))
     return blocks
 
 

@@ -190,3 +190,11 @@ def test_user_controlled_text_cannot_ping_link_or_format() -> None:
     assert "<!" not in rendered and "<https" not in rendered and "<@U1" not in rendered
     assert not re.search(r"@(channel|here|everyone)\b", rendered)
     assert "*urgent*" not in rendered
+
+
+def test_cloudtrail_facts_and_notes_are_shown_as_context() -> None:
+    shown = texts(thread_message(view("answered", diagnosis(
+        inferred=("the caller was arn:aws:iam::111122223333:role/App",),
+        notes=("kms:Decrypt was assumed",)))))
+    assert "From CloudTrail: the caller was arn:aws:iam::111122223333:role/App" in shown
+    assert "kms:Decrypt was assumed" in shown

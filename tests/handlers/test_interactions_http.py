@@ -60,7 +60,7 @@ def _ephemeral_texts(harness: Harness) -> list[str]:
 
 def test_slash_command_acks_ephemerally_and_queues_a_channel_answer(harness: Harness) -> None:
     reply = harness.command(PASTE, trigger_id="111.222.cmd")
-    assert reply.status == 200
+    assert reply.status == 200 and reply.headers["Content-Type"].startswith("application/json")
     assert reply.json()["response_type"] == "ephemeral" and "Analysing" in reply.json()["text"]
     [job] = harness.jobs()
     assert isinstance(job, AnalyseJob) and job.source == "command" and job.job_id == "command:111.222.cmd"
