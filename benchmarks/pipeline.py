@@ -1,7 +1,7 @@
 """Paste-to-answer latency through the real processes, with every AWS call delayed by 50 ms.
 
 Run: `.venv/bin/python benchmarks/pipeline.py [--runs 10] [--delay-ms 50]`. Goal (issue 5): under
-400 ms when warm. Needs Redis on 127.0.0.1:6379 (uses DB 12, flushed before and after).
+400 ms when warm. Needs Redis on 127.0.0.1:6379 (uses DB 11, flushed before and after).
 
 The clock starts when the signed `message` event is sent to `kms-why web` and stops when the fake Slack
 Web API receives the `chat.update` that turns the worker's placeholder into the diagnosis. AWS is
@@ -33,7 +33,7 @@ from bot.demo.world import World  # noqa: E402
 from tests.e2e.harness import BOT_TOKEN, CHANNEL, REQUESTER, SIGNING_SECRET, Stack  # noqa: E402
 from tests.fakes.slack_api import FakeSlackApi  # noqa: E402
 
-REDIS_URL = "redis://127.0.0.1:6379/12"
+REDIS_URL = "redis://127.0.0.1:6379/11"
 HOP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "host"})
 
 

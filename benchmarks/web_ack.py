@@ -1,7 +1,7 @@
 """How fast a real `kms-why web` acknowledges Slack events: p50/p99 at a steady 100 events/s on loopback.
 
 Run: `.venv/bin/python benchmarks/web_ack.py [--rate 100] [--seconds 15]`. Goal (issue 5): p99 under
-50 ms. Needs Redis on 127.0.0.1:6379 (uses DB 12, flushed before and after).
+50 ms. Needs Redis on 127.0.0.1:6379 (uses DB 11, flushed before and after).
 
 Open loop: requests are sent on a fixed schedule whatever the previous ones did (a slow answer does
 not delay the next send, so queueing shows in the figures). Each request is a new connection, signed
@@ -28,7 +28,7 @@ import redis  # noqa: E402
 from tests.e2e.harness import BOT_TOKEN, SIGNING_SECRET, Stack  # noqa: E402
 from tests.fakes.slack_api import FakeSlackApi  # noqa: E402
 
-REDIS_URL = "redis://127.0.0.1:6379/12"
+REDIS_URL = "redis://127.0.0.1:6379/11"
 PASTE = (
     "An error occurred (AccessDeniedException) when calling the Decrypt operation: User: "
     "arn:aws:sts::111122223333:assumed-role/MyRole/alice is not authorized to perform: kms:Decrypt on "

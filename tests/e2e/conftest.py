@@ -4,6 +4,7 @@ the test fails)."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +17,19 @@ from tests.e2e.harness import APPROVER, APPROVER_2, BOT_TOKEN, REDIS_URL, REQUES
 from tests.fakes.slack_api import FakeSlackApi
 
 
+@pytest.fixture(scope="session")
+def e2e_exclusive() -> Iterator[None]:
+    """One end-to-end run at a time on this machine: two runs would share (and flush) Redis DB 14."""
+    with open("/tmp/kms-why-e2e.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.fixture
-def e2e_redis() -> Iterator[redis.Redis]:
+def e2e_redis(e2e_exclusive: None) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(REDIS_URL)
     try:
         client.ping()
@@ -36,15 +48,25 @@ def slack() -> Iterator[FakeSlackApi]:
     fake.stop()
 
 
-@pytest.fixture
-def scenarios(world: World) -> dict[str, str]:
-    """Every demo scenario seeded in a fresh moto world: scenario name -> the pasted error text."""
-    from bot.demo.scenarios import seed
+WANTED_SCENARIOS = ("missing-root-delegation", "cross-account-key-policy")
 
-    pairs, org_reader = seed(world)
-    texts = {scenario.name: text for scenario, text in pairs}
-    texts["__org_reader__"] = org_reader
-    return texts
+
+@pytest.fixture
+def scenarios(world: World, stack: Stack) -> dict[str, str]:
+    """The demo scenarios these tests use, seeded in a fresh moto world: name -> the pasted error text.
+
+    Seeded the way `bot.demo.scenarios.seed` does (service roles, organization, org reader role), but
+    only the scenarios used here, to keep the suite quick. The org reader role goes into the stack's env.
+    """
+    from bot.demo.scenarios import APP, DATA, MANAGEMENT, SANDBOX, SCENARIOS
+
+    for account in (APP, DATA, SANDBOX, MANAGEMENT):
+        world.account(account).create_service_roles()
+    org = world.organization(MANAGEMENT)
+    stack.env["KMS_WHY_ORG_ROLE_ARN"] = org.create_org_reader_role()
+    for account, name in ((APP, "app"), (DATA, "data")):
+        org.add_account(account, name=name)
+    return {s.name: s.setup(world, org) for s in SCENARIOS if s.name in WANTED_SCENARIOS}
 
 
 @pytest.fixture
@@ -54,7 +76,6 @@ def stack(
     world: World,
     slack: FakeSlackApi,
     e2e_redis: redis.Redis,
-    scenarios: dict[str, str],
 ) -> Iterator[Stack]:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -67,7 +88,6 @@ def stack(
         "REDIS_URL": REDIS_URL,
         # The requester is an approver too: being the requester alone must be enough to be refused.
         "KMS_WHY_APPROVERS": f"{APPROVER},{APPROVER_2},{REQUESTER}",
-        "KMS_WHY_ORG_ROLE_ARN": scenarios["__org_reader__"],
         "KMS_WHY_REDELIVER_IDLE_SECONDS": "2",
         "KMS_WHY_RETRY_BASE_SECONDS": "0.05",
         "KMS_WHY_HEARTBEAT_FILE": str(tmp_path / "worker.heartbeat"),

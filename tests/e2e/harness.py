@@ -120,18 +120,34 @@ class Stack:
         self.processes.append(process)
         return process
 
-    def start_web(self) -> Process:
+    def start_web(self, *, wait: bool = True) -> Process:
         port = free_port()
         web = self.spawn("web", "web", "--host", "127.0.0.1", "--port", str(port))
         self.web_url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: _answers(self.web_url + "/healthz"), timeout=30, what="web /healthz", process=web)
+        if wait:
+            self.wait_web(web)
         return web
 
-    def start_worker(self, name: str = "worker", **extra_env: str) -> Process:
+    def wait_web(self, web: Process) -> None:
+        wait_until(lambda: _answers(self.web_url + "/healthz"), timeout=30, what="web /healthz", process=web)
+
+    def start_worker(self, name: str = "worker", *, wait: bool = True, **extra_env: str) -> Process:
         worker = self.spawn(name, "worker", extra_env=extra_env)
-        beat = Path(extra_env.get("KMS_WHY_HEARTBEAT_FILE", self.env["KMS_WHY_HEARTBEAT_FILE"]))
-        wait_until(beat.exists, timeout=30, what=f"{name} heartbeat", process=worker)
+        if wait:
+            self.wait_worker(worker, extra_env.get("KMS_WHY_HEARTBEAT_FILE"))
         return worker
+
+    def wait_worker(self, worker: Process, heartbeat_file: str | None = None) -> None:
+        beat = Path(heartbeat_file or self.env["KMS_WHY_HEARTBEAT_FILE"])
+        wait_until(beat.exists, timeout=30, what=f"{worker.name} heartbeat", process=worker)
+
+    def start_both(self, **worker_env: str) -> tuple[Process, Process]:
+        """Web and worker started side by side (start-up is mostly imports: overlap them)."""
+        web = self.start_web(wait=False)
+        worker = self.start_worker(wait=False, **worker_env)
+        self.wait_web(web)
+        self.wait_worker(worker, worker_env.get("KMS_WHY_HEARTBEAT_FILE"))
+        return web, worker
 
     def stop_all(self) -> None:
         for process in self.processes:

@@ -22,8 +22,7 @@ pytestmark = pytest.mark.e2e
 def test_a_key_policy_changed_since_the_analysis_is_not_overwritten(
     stack: Stack, slack: FakeSlackApi, scenarios: dict[str, str], world: World, e2e_redis: redis.Redis
 ) -> None:
-    stack.start_web()
-    stack.start_worker()
+    stack.start_both()
     paste = scenarios["missing-root-delegation"]
     thread = "1700000400.000100"
     slack.add_message(CHANNEL, thread, paste, user=REQUESTER)
@@ -62,8 +61,7 @@ def test_a_key_policy_changed_since_the_analysis_is_not_overwritten(
 def test_a_worker_killed_mid_job_is_replaced_and_the_reply_posted_once(
     stack: Stack, slack: FakeSlackApi, scenarios: dict[str, str], tmp_path: Path
 ) -> None:
-    stack.start_web()
-    doomed = stack.start_worker("doomed", KMS_WHY_TEST_PAUSE_SECONDS="60")
+    _, doomed = stack.start_both(KMS_WHY_TEST_PAUSE_SECONDS="60")
     paste = scenarios["missing-root-delegation"]
     thread = "1700000500.000100"
     slack.add_message(CHANNEL, thread, paste, user=REQUESTER)
@@ -87,8 +85,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_reply_posted_once(
 def test_sigterm_lets_the_worker_finish_its_job_and_exit_cleanly(
     stack: Stack, slack: FakeSlackApi, scenarios: dict[str, str]
 ) -> None:
-    stack.start_web()
-    worker = stack.start_worker(KMS_WHY_TEST_PAUSE_SECONDS="2")
+    _, worker = stack.start_both(KMS_WHY_TEST_PAUSE_SECONDS="2")
     paste = scenarios["missing-root-delegation"]
     thread = "1700000600.000100"
     slack.add_message(CHANNEL, thread, paste, user=REQUESTER)

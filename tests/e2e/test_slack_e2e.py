@@ -13,7 +13,7 @@ import redis
 
 from bot.demo.world import World
 from bot.store import Store
-from tests.e2e.harness import APPROVER, APPROVER_2, CHANNEL, REQUESTER, Stack, wait_until
+from tests.e2e.harness import APPROVER, APPROVER_2, CHANNEL, REQUESTER, Stack, http, wait_until
 from tests.fakes.slack_api import FakeSlackApi, iter_texts
 
 pytestmark = pytest.mark.e2e
@@ -31,7 +31,7 @@ def _text_of(message: dict[str, Any]) -> str:
 
 
 def _wait_answer(
-    slack: FakeSlackApi, thread_ts: str, *, containing: str = "", timeout: float = 30
+    slack: FakeSlackApi, thread_ts: str, *, containing: str = "", timeout: float = 60
 ) -> dict[str, Any]:
     def answered() -> bool:
         found = _thread_answers(slack, thread_ts)
@@ -66,8 +66,7 @@ def test_url_verification_and_bad_signature(stack: Stack) -> None:
 def test_a_pasted_error_is_answered_once_in_its_thread(
     stack: Stack, slack: FakeSlackApi, scenarios: dict[str, str]
 ) -> None:
-    stack.start_web()
-    stack.start_worker()
+    stack.start_both()
     paste = scenarios["missing-root-delegation"]
     slack.add_message(CHANNEL, "1700000100.000100", paste, user=REQUESTER)
     first = stack.message_event(paste, ts="1700000100.000100", event_id="Ev0001")
@@ -84,8 +83,7 @@ def test_a_pasted_error_is_answered_once_in_its_thread(
 
 
 def test_chatter_is_ignored(stack: Stack, slack: FakeSlackApi) -> None:
-    stack.start_web()
-    stack.start_worker()
+    stack.start_both()
     reply = stack.message_event(
         "lunch at noon? the deploy went fine", ts="1700000200.000100", event_id="Ev0002"
     )
@@ -97,8 +95,7 @@ def test_chatter_is_ignored(stack: Stack, slack: FakeSlackApi) -> None:
 def test_the_slash_command_is_acknowledged_and_answered_in_the_channel(
     stack: Stack, slack: FakeSlackApi, scenarios: dict[str, str]
 ) -> None:
-    stack.start_web()
-    stack.start_worker()
+    stack.start_both()
     reply = stack.slash_command(
         scenarios["cross-account-key-policy"], response_url=slack.response_url("cmd1")
     )
@@ -118,8 +115,7 @@ def test_the_slash_command_is_acknowledged_and_answered_in_the_channel(
 def test_self_approval_is_refused_and_an_approver_applies_exactly_once(
     stack: Stack, slack: FakeSlackApi, scenarios: dict[str, str], world: World, e2e_redis: redis.Redis
 ) -> None:
-    stack.start_web()
-    stack.start_worker()
+    stack.start_both()
     paste = scenarios["missing-root-delegation"]
     thread = "1700000300.000100"
     slack.add_message(CHANNEL, thread, paste, user=REQUESTER)
@@ -160,3 +156,17 @@ def test_self_approval_is_refused_and_an_approver_applies_exactly_once(
     assert (audit.requester, audit.approver, audit.reason) == (REQUESTER, APPROVER, "payments job is down")
     assert audit.aws_request_id
     assert len(slack.calls("chat.postMessage")) == 1
+
+
+def test_with_redis_down_events_get_an_error_status_and_readyz_says_so(stack: Stack) -> None:
+    stack.env["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    stack.start_web()
+    paste = (
+        "An error occurred (AccessDeniedException) when calling the Decrypt operation: User: "
+        "arn:aws:sts::111122223333:assumed-role/MyRole/alice is not authorized to perform: kms:Decrypt on "
+        "resource: arn:aws:kms:ap-northeast-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    )
+    reply = stack.message_event(paste, ts="1700000700.000100", event_id="Ev0007")
+    assert reply.status >= 500  # Slack retries it later: nothing accepted is lost
+    assert http(stack.web_url + "/readyz").status == 503
+    assert http(stack.web_url + "/healthz").status == 200
