@@ -76,23 +76,25 @@ def prepare(doc: SimulationDocument) -> Prepared:
         ("key_policy", doc.key_policy, "key_policy"),
         ("vpc_endpoint_policy", doc.vpc_endpoint_policy, "vpc_endpoint"),
     )
-    optional = {name: None if raw is None else compile_policy(raw, name, kind) for name, raw, kind in kinds}
+    optional = {
+        name: None if raw is None else compile_policy(raw, (name,), kind) for name, raw, kind in kinds
+    }
     return Prepared(
         doc=doc,
         caller=caller,
         key_account=key_account,
         identity=[
-            compile_policy(raw, f"identity_policies[{i}]", "identity")
+            compile_policy(raw, ("identity_policies", i), "identity")
             for i, raw in enumerate(doc.identity_policies)
         ],
         boundary=optional["permissions_boundary"],
         session=optional["session_policy"],
         scps=[
-            [compile_policy(raw, f"scps[{lv}][{i}]", "identity") for i, raw in enumerate(level)]
+            [compile_policy(raw, ("scps", lv, i), "identity") for i, raw in enumerate(level)]
             for lv, level in enumerate(doc.scps)
         ],
         rcps=[
-            [compile_policy(raw, f"rcps[{lv}][{i}]", "rcp") for i, raw in enumerate(level)]
+            [compile_policy(raw, ("rcps", lv, i), "rcp") for i, raw in enumerate(level)]
             for lv, level in enumerate(doc.rcps)
         ],
         key_policy=optional["key_policy"],

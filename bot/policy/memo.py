@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot.policy.simulation import FailingCheck, MatchedStatement, PolicyType, StatementMiss
+from bot.policy.simulation import FailingCheck, LayerResult, MatchedStatement, PolicyType, StatementMiss
 
 if TYPE_CHECKING:
     from bot.policy.statements import Miss
@@ -93,3 +93,24 @@ def failing_check(fields: tuple[Any, ...]) -> FailingCheck:
             ),
         )
     return found  # type: ignore[no-any-return]
+
+
+_LAYERS: dict[tuple[Any, ...], tuple[tuple[MatchedStatement, ...], LayerResult]] = {}
+
+
+def layer_result(
+    kind: PolicyType, allows: bool | None, explicit_deny: bool, matched: tuple[MatchedStatement, ...]
+) -> LayerResult:
+    """An applying layer's result. Keyed by the identities of its (shared) matched statements; the entry
+    keeps them alive, and a hit is confirmed object by object, so a reused id can never mislead."""
+    key = (kind, allows, explicit_deny, *map(id, matched))
+    entry = _LAYERS.get(key)
+    if entry is not None and all(a is b for a, b in zip(entry[0], matched, strict=True)):
+        return entry[1]
+    result = LayerResult(
+        layer=kind, applies=True, allows=allows, explicit_deny=explicit_deny, matched=matched
+    )
+    if len(_LAYERS) >= _LIMIT:
+        _LAYERS.clear()
+    _LAYERS[key] = (matched, result)
+    return result

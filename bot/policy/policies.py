@@ -102,8 +102,13 @@ _BY_OBJECT: dict[tuple[int, str], tuple[Any, CompiledPolicy]] = {}
 _CACHE_LIMIT = 4096
 
 
-def compile_policy(raw: Any, name: str, kind: PolicyKind) -> CompiledPolicy:
-    """Compile (or fetch from the content cache) one policy; `name` labels errors, e.g. `scps[0][1]`.
+def policy_name(where: tuple[Any, ...]) -> str:
+    """("scps", 0, 1) → "scps[0][1]"; ("key_policy",) → "key_policy"."""
+    return str(where[0]) + "".join(f"[{part}]" for part in where[1:])
+
+
+def compile_policy(raw: Any, where: tuple[Any, ...], kind: PolicyKind) -> CompiledPolicy:
+    """Compile (or fetch from the content cache) one policy; `where` names it in errors (`policy_name`).
 
     Two caches: by object (the same dict evaluated again, e.g. the same document in three-valued mode;
     the entry holds the dict, so its id cannot be reused) and by content (its repr). Policies are treated
@@ -118,6 +123,7 @@ def compile_policy(raw: Any, name: str, kind: PolicyKind) -> CompiledPolicy:
     if cached is not None:
         _remember_object(object_key, raw, cached)
         return cached
+    name = policy_name(where)
     document = parse_policy(raw, name)
     statements: list[CompiledStatement] = []
     raw_statements = raw.get("Statement", [])

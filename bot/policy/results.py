@@ -34,13 +34,8 @@ _NOT_APPLYING = {kind: LayerResult(layer=kind, applies=False, allows=None) for k
 def _layer_result(kind: PolicyType, layer: Layer, varying: set[PolicyType]) -> LayerResult:
     if not layer.applies:
         return _NOT_APPLYING[kind]
-    return LayerResult(
-        layer=kind,
-        applies=True,
-        allows=None if kind in varying else layer.allows,
-        explicit_deny=layer.explicit_deny,
-        matched=(*layer.deny_hits, *layer.allow_hits),
-    )
+    allows = None if kind in varying else layer.allows
+    return memo.layer_result(kind, allows, layer.explicit_deny, (*layer.deny_hits, *layer.allow_hits))
 
 
 def build_result(
