@@ -256,3 +256,14 @@ def test_show_full_diff_opens_a_modal_from_the_stored_analysis(harness: Harness)
     shown = "\n".join(iter_texts(opened.params["view"]["blocks"]))
     assert '+ "line 0"' in shown and '+ "line 399"' in shown
     assert len(_ephemeral_texts(harness)) == 1
+
+
+def test_redis_down_clicks_shortcuts_and_submissions_say_so_privately(make_harness: HarnessFactory) -> None:
+    harness = make_harness(redis_down=True)
+    harness.interaction(_click("approve_proposal", "p-any", APPROVER))
+    assert harness.slack.calls("views.open") == []
+    assert any("Redis unavailable" in text for text in _ephemeral_texts(harness))
+    answer = harness.interaction(_submission(CALLBACK_APPLY, "p-any", APPROVER)).json()
+    assert answer["response_action"] == "errors" and "Redis" in answer["errors"][REASON_BLOCK]
+    _shortcut(harness, PASTE)
+    assert "unavailable" in harness.slack.wait_for("response_url")[0].params["text"]
