@@ -92,12 +92,19 @@ class Worker:
         beat = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)
         beat.start()
         log.info("worker %s started", self.consumer)
-        while not self.stop.is_set():
-            try:
-                self.run_once(block_ms=1000)
-            except redis.RedisError as problem:
-                log.warning("Redis unavailable (%s); retrying in 1 s", problem)
-                self.stop.wait(1.0)
+        try:
+            while not self.stop.is_set():
+                try:
+                    self.run_once(block_ms=1000)
+                except redis.RedisError as problem:
+                    log.warning("Redis unavailable (%s); retrying in 1 s", problem)
+                    self.stop.wait(1.0)
+        finally:
+            self.stop.set()
+            beat.join(timeout=5)
+            # A stopped worker is not alive: a restarted container must not pass readiness on our file.
+            Path(self._config.heartbeat_file).unlink(missing_ok=True)
+            self._pool.shutdown(wait=True)
         log.info("worker %s stopped", self.consumer)
 
     def run_once(self, *, block_ms: int = 0) -> bool:

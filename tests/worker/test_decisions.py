@@ -24,7 +24,7 @@ PLACE = SlackPlace(channel_id="C1", thread_ts="1699.000001", message_ts="1699.00
 SETTINGS = Settings(KMS_WHY_APPROVERS="UAPP,UAPP2")
 
 
-class World:
+class Approvals:
     def __init__(self, client: redis.Redis, prefix: str, now: datetime) -> None:
         self.now = now
         self.queue = JobQueue(client, prefix=prefix)
@@ -71,49 +71,53 @@ class World:
 
 
 @pytest.fixture
-def world(redis_client: redis.Redis, prefix: str) -> World:
-    return World(redis_client, prefix, datetime(2026, 1, 1, tzinfo=UTC))
+def decided(redis_client: redis.Redis, prefix: str) -> Approvals:
+    return Approvals(redis_client, prefix, datetime(2026, 1, 1, tzinfo=UTC))
 
 
-def test_an_approver_applies_the_patch_once_and_it_is_audited(world: World) -> None:
-    world.decide("UAPP")
-    assert world.keys.puts == [AFTER]
-    assert world.keys.policies[KEY] == AFTER
-    assert world.proposal.state == "applied"
-    assert world.proposal.policy_before == BEFORE
-    view = world.replies.last_view
+def test_an_approver_applies_the_patch_once_and_it_is_audited(decided: Approvals) -> None:
+    decided.decide("UAPP")
+    assert decided.keys.puts == [AFTER]
+    assert decided.keys.policies[KEY] == AFTER
+    assert decided.proposal.state == "applied"
+    assert decided.proposal.policy_before == BEFORE
+    view = decided.replies.last_view
     assert view.state == "applied"
     assert "Applied by <@UAPP>" in (view.status_line or "")
-    assert view.revert_proposal_id == world.proposal_id
-    assert world.replies.posted == 1
-    [audit] = world.store.audit_records()
+    assert view.revert_proposal_id == decided.proposal_id
+    assert decided.replies.posted == 1
+    [audit] = decided.store.audit_records()
     assert (audit.requester, audit.approver, audit.action) == ("UREQ", "UAPP", "apply")
     assert audit.aws_request_id == "req-1"
     assert audit.reason == "needed for the nightly job"
-    assert audit.sha256_before == world.proposal.policy_sha256_before
-    assert audit.sha256_after == world.proposal.policy_sha256_after
+    assert audit.sha256_before == decided.proposal.policy_sha256_before
+    assert audit.sha256_after == decided.proposal.policy_sha256_after
     assert audit.slack_permalink == "https://slack.com/archives/C1/p1700000000000001"
 
 
-def test_a_second_click_and_a_second_approver_apply_nothing_more(world: World) -> None:
-    world.decide("UAPP")
-    world.decide("UAPP")
-    world.decide("UAPP2")
-    assert world.keys.puts == [AFTER]
-    assert len(world.store.audit_records()) == 1
-    assert any("already decided" in text for user, text in world.replies.private if user == "UAPP2")
+def test_a_second_click_and_a_second_approver_apply_nothing_more(decided: Approvals) -> None:
+    decided.decide("UAPP")
+    decided.decide("UAPP")
+    decided.decide("UAPP2")
+    assert decided.keys.puts == [AFTER]
+    assert len(decided.store.audit_records()) == 1
+    assert any("already decided" in text for user, text in decided.replies.private if user == "UAPP2")
 
 
-def test_two_approvers_racing_apply_once(redis_client: redis.Redis, prefix: str, world: World) -> None:
+def test_two_approvers_racing_apply_once(redis_client: redis.Redis, prefix: str, decided: Approvals) -> None:
     jobs = [
         DecisionJob(
-            job_id=f"race{i}", request_id="r", proposal_id=world.proposal_id, action="apply", user_id=user
+            job_id=f"race{i}", request_id="r", proposal_id=decided.proposal_id, action="apply", user_id=user
         )
         for i, user in enumerate(("UAPP", "UAPP2"))
     ]
     decisions = [
         Decisions(
-            Store(redis_client, prefix=prefix), world.replies, world.keys, SETTINGS, clock=lambda: world.now
+            Store(redis_client, prefix=prefix),
+            decided.replies,
+            decided.keys,
+            SETTINGS,
+            clock=lambda: decided.now,
         )
         for _ in jobs
     ]
@@ -122,99 +126,99 @@ def test_two_approvers_racing_apply_once(redis_client: redis.Redis, prefix: str,
         thread.start()
     for thread in threads:
         thread.join()
-    assert world.keys.puts == [AFTER]
-    assert len(world.store.audit_records()) == 1
+    assert decided.keys.puts == [AFTER]
+    assert len(decided.store.audit_records()) == 1
 
 
-def test_the_requester_cannot_approve_their_own_patch(world: World) -> None:
+def test_the_requester_cannot_approve_their_own_patch(decided: Approvals) -> None:
     settings_with_requester = Settings(KMS_WHY_APPROVERS="UAPP,UREQ")
-    world.worker._decisions._settings = settings_with_requester
-    world.decide("UREQ")
-    assert world.keys.puts == []
-    assert world.proposal.state == "pending"
-    assert any(user == "UREQ" and "someone else" in text for user, text in world.replies.private)
+    decided.worker._decisions._settings = settings_with_requester
+    decided.decide("UREQ")
+    assert decided.keys.puts == []
+    assert decided.proposal.state == "pending"
+    assert any(user == "UREQ" and "someone else" in text for user, text in decided.replies.private)
 
 
-def test_someone_not_an_approver_applies_nothing(world: World) -> None:
-    world.decide("URANDOM")
-    assert world.keys.puts == []
-    assert any("not an approver" in text for _, text in world.replies.private)
+def test_someone_not_an_approver_applies_nothing(decided: Approvals) -> None:
+    decided.decide("URANDOM")
+    assert decided.keys.puts == []
+    assert any("not an approver" in text for _, text in decided.replies.private)
 
 
-def test_a_changed_key_policy_is_refused_and_a_fresh_analysis_offered(world: World) -> None:
-    world.keys.policies[KEY] = {**BEFORE, "Statement": [*BEFORE["Statement"], {"Sid": "SomeoneElse"}]}
-    world.decide("UAPP")
-    assert world.keys.puts == []
-    assert world.proposal.state == "pending"
-    status = world.replies.last_view.status_line or ""
+def test_a_changed_key_policy_is_refused_and_a_fresh_analysis_offered(decided: Approvals) -> None:
+    decided.keys.policies[KEY] = {**BEFORE, "Statement": [*BEFORE["Statement"], {"Sid": "SomeoneElse"}]}
+    decided.decide("UAPP")
+    assert decided.keys.puts == []
+    assert decided.proposal.state == "pending"
+    status = decided.replies.last_view.status_line or ""
     assert "changed since the analysis" in status and "fresh analysis" in status
-    assert any("changed since the analysis" in text for _, text in world.replies.private)
-    assert world.store.audit_records() == []
+    assert any("changed since the analysis" in text for _, text in decided.replies.private)
+    assert decided.store.audit_records() == []
 
 
-def test_a_reordered_but_equal_policy_is_not_stale(world: World) -> None:
-    world.keys.policies[KEY] = {"Statement": [{"Effect": "Allow", "Sid": "Root"}], "Version": "2012-10-17"}
-    world.decide("UAPP")
-    assert world.keys.puts == [AFTER]
+def test_a_reordered_but_equal_policy_is_not_stale(decided: Approvals) -> None:
+    decided.keys.policies[KEY] = {"Statement": [{"Effect": "Allow", "Sid": "Root"}], "Version": "2012-10-17"}
+    decided.decide("UAPP")
+    assert decided.keys.puts == [AFTER]
 
 
-def test_an_expired_proposal_applies_nothing_and_the_message_says_expired(world: World) -> None:
-    world.now += timedelta(hours=1, seconds=1)
-    world.decide("UAPP")
-    assert world.keys.puts == []
-    assert world.proposal.state == "expired"
-    assert world.replies.last_view.state == "expired"
+def test_an_expired_proposal_applies_nothing_and_the_message_says_expired(decided: Approvals) -> None:
+    decided.now += timedelta(hours=1, seconds=1)
+    decided.decide("UAPP")
+    assert decided.keys.puts == []
+    assert decided.proposal.state == "expired"
+    assert decided.replies.last_view.state == "expired"
 
 
-def test_an_apply_interrupted_after_put_key_policy_is_not_applied_again(world: World) -> None:
-    world.keys.crash_after_put = True
-    world.decide("UAPP")  # the put happened, then the connection dropped; the worker retries the job
-    assert world.keys.puts == [AFTER]
-    assert world.proposal.state == "applied"
-    [audit] = world.store.audit_records()
+def test_an_apply_interrupted_after_put_key_policy_is_not_applied_again(decided: Approvals) -> None:
+    decided.keys.crash_after_put = True
+    decided.decide("UAPP")  # the put happened, then the connection dropped; the worker retries the job
+    assert decided.keys.puts == [AFTER]
+    assert decided.proposal.state == "applied"
+    [audit] = decided.store.audit_records()
     assert "interrupted" in audit.aws_request_id
 
 
-def test_revert_restores_the_previous_policy(world: World) -> None:
-    world.decide("UAPP")
-    world.decide("UAPP2", action="revert", reason="broke deploys")
-    assert world.keys.puts == [AFTER, BEFORE]
-    assert world.proposal.state == "reverted"
-    assert world.replies.last_view.state == "reverted"
-    actions = [record.action for record in world.store.audit_records()]
+def test_revert_restores_the_previous_policy(decided: Approvals) -> None:
+    decided.decide("UAPP")
+    decided.decide("UAPP2", action="revert", reason="broke deploys")
+    assert decided.keys.puts == [AFTER, BEFORE]
+    assert decided.proposal.state == "reverted"
+    assert decided.replies.last_view.state == "reverted"
+    actions = [record.action for record in decided.store.audit_records()]
     assert actions == ["apply", "revert"]
 
 
-def test_revert_refuses_when_the_policy_changed_after_the_apply(world: World) -> None:
-    world.decide("UAPP")
-    world.keys.policies[KEY] = BEFORE
-    world.decide("UAPP2", action="revert")
-    assert world.keys.puts == [AFTER]
-    assert world.proposal.state == "applied"
+def test_revert_refuses_when_the_policy_changed_after_the_apply(decided: Approvals) -> None:
+    decided.decide("UAPP")
+    decided.keys.policies[KEY] = BEFORE
+    decided.decide("UAPP2", action="revert")
+    assert decided.keys.puts == [AFTER]
+    assert decided.proposal.state == "applied"
 
 
-def test_reject_marks_the_proposal_and_the_message(world: World) -> None:
-    world.decide("UAPP", action="reject", reason="<!channel> not now")
-    assert world.keys.puts == []
-    assert world.proposal.state == "rejected"
-    view = world.replies.last_view
+def test_reject_marks_the_proposal_and_the_message(decided: Approvals) -> None:
+    decided.decide("UAPP", action="reject", reason="<!channel> not now")
+    assert decided.keys.puts == []
+    assert decided.proposal.state == "rejected"
+    view = decided.replies.last_view
     assert view.state == "rejected"
     assert "<!channel>" not in (view.status_line or "")
-    world.decide("UAPP2")
-    assert world.keys.puts == []
+    decided.decide("UAPP2")
+    assert decided.keys.puts == []
 
 
-def test_a_refused_put_is_dead_lettered_and_told_in_the_thread(world: World) -> None:
+def test_a_refused_put_is_dead_lettered_and_told_in_the_thread(decided: Approvals) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise ClientError(
             {"Error": {"Code": "MalformedPolicyDocumentException", "Message": "lockout"}}, "PutKeyPolicy"
         )
 
-    world.keys.put = refuse  # type: ignore[assignment,method-assign]
-    world.decide("UAPP")
-    assert world.proposal.state == "pending"
-    assert "Applying the patch failed" in (world.replies.last_view.status_line or "")
-    assert "MalformedPolicyDocumentException" in (world.replies.last_view.status_line or "")
-    assert any("apply failed" in text for user, text in world.replies.private if user == "UAPP")
-    [letter] = world.store.dead_letters()
+    decided.keys.put = refuse  # type: ignore[assignment,method-assign]
+    decided.decide("UAPP")
+    assert decided.proposal.state == "pending"
+    assert "Applying the patch failed" in (decided.replies.last_view.status_line or "")
+    assert "MalformedPolicyDocumentException" in (decided.replies.last_view.status_line or "")
+    assert any("apply failed" in text for user, text in decided.replies.private if user == "UAPP")
+    [letter] = decided.store.dead_letters()
     assert letter.job_id == "d1"

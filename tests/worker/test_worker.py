@@ -3,6 +3,7 @@ transient errors are retried, the last failure is dead-lettered and told in the 
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -202,3 +203,17 @@ def test_a_hung_job_stops_the_heartbeat_so_it_can_be_redelivered(
     worker.beat()
     assert not (tmp_path / "beat").exists()
     assert queue.receive("rescuer", block_ms=10) is not None
+
+
+def test_run_stops_when_asked_and_removes_its_heartbeat(parts: dict[str, object], tmp_path: Path) -> None:
+    worker = _worker(parts)
+    runner = threading.Thread(target=worker.run)
+    runner.start()
+    deadline = time.monotonic() + 5
+    while not (tmp_path / "beat").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert (tmp_path / "beat").exists()
+    worker.stop.set()
+    runner.join(5)
+    assert not runner.is_alive()
+    assert not (tmp_path / "beat").exists()
