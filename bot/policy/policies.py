@@ -40,11 +40,16 @@ class Plan:
 class CompiledPolicy:
     """A policy ready to evaluate; `for_action` is the action index (cached per action)."""
 
-    __slots__ = ("_by_action", "_plans", "context_keys", "statements", "variables")
+    __slots__ = ("_by_action", "_plans", "caller_independent", "context_keys", "statements", "variables")
 
     def __init__(self, statements: tuple[CompiledStatement, ...], variables: bool) -> None:
         self.statements = statements
         self.variables = variables
+        # No statement names anybody (identity-type policies, `Principal: "*"`): plans are shared by callers.
+        self.caller_independent = all(
+            s.principals is None or (not s.not_principal and all(p.kind == "any" for p in s.principals))
+            for s in statements
+        )
         self.context_keys = tuple(sorted(frozenset().union(*(s.context_keys for s in statements))))
         self._by_action: dict[str, tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]] = {}
         self._plans: dict[tuple[Any, ...], Plan] = {}
@@ -65,7 +70,10 @@ class CompiledPolicy:
     ) -> Plan:
         """Statements left after the action and principal checks (with their principal class), and the
         `StatementMiss`es of those that failed them. Cached: both depend only on these arguments."""
-        key = (action, caller.arn, has_boundary, kind, index, level)
+        if self.caller_independent:
+            key: tuple[Any, ...] = (action, kind, index, level)
+        else:
+            key = (action, caller.arn, has_boundary, kind, index, level)
         found = self._plans.get(key)
         if found is None:
             candidates: list[tuple[CompiledStatement, MatchClass | None]] = []
@@ -82,7 +90,7 @@ class CompiledPolicy:
                     miss = principal
                 misses.append(memo.statement_miss(kind, index, statement.label, statement.allow, level, miss))
             found = Plan(tuple(candidates), tuple(misses))
-            if len(self._plans) >= 2048:
+            if len(self._plans) >= 8192:
                 self._plans.clear()
             self._plans[key] = found
         return found
