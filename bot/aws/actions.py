@@ -46,6 +46,9 @@ ORG_ACTIONS: frozenset[str] = frozenset(
 # Made with the writer role, assumed only in the key's account to apply an approved patch.
 WRITER_ACTIONS: frozenset[str] = frozenset({"kms:GetKeyPolicy", "kms:PutKeyPolicy"})
 
-# Made with the bot's own (ambient) credentials: the trust policies of the roles above must allow
-# AssumeRole; GetCallerIdentity (never denied) names the bot in the remedy when an AssumeRole fails.
-BASE_ACTIONS: frozenset[str] = frozenset({"sts:AssumeRole", "sts:GetCallerIdentity"})
+# Made with the bot's own (ambient) credentials: the trust policies of the roles above must allow it.
+BASE_ACTIONS: frozenset[str] = frozenset({"sts:AssumeRole"})
+
+# Also made with the bot's own credentials, but AWS never requires a permission for it: it names the
+# bot in the trust statement offered when an AssumeRole is denied. No template grants it.
+UNPERMISSIONED_ACTIONS: frozenset[str] = frozenset({"sts:GetCallerIdentity"})

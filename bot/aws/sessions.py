@@ -47,7 +47,11 @@ ClientHook = Callable[["AccountSession", str, Any], None]
 
 @functools.cache
 def shared_loader() -> botocore.loaders.Loader:
-    """One botocore data loader per process (it only reads botocore's own model files)."""
+    """One botocore data loader for the bot's sessions (it only reads botocore's model files).
+
+    Only botocore sessions use it: boto3 appends its own data path to a session's loader each time a
+    `boto3.Session` is made, which would grow a shared one without end.
+    """
     return botocore.loaders.create_loader()
 
 
@@ -82,8 +86,8 @@ class _Credentials:
 class AccountSession:
     """Clients for one account through one role's temporary credentials (thread-safe)."""
 
-    def __init__(self, account: str, role_arn: str, session: boto3.Session, expiration: datetime | None,
-                 factory: SessionFactory) -> None:
+    def __init__(self, account: str, role_arn: str, session: botocore.session.Session,
+                 expiration: datetime | None, factory: SessionFactory) -> None:
         self.account = account
         self.role_arn = role_arn
         self.expiration = expiration
@@ -94,11 +98,11 @@ class AccountSession:
 
     def _client(self, service: str, region: str | None) -> Any:
         where = (service, region or self._factory.settings.aws_default_region)
-        with self._lock:  # boto3 sessions are not thread-safe; their clients are
+        with self._lock:  # botocore sessions are not thread-safe; their clients are
             client = self._clients.get(where)
             if client is None:
-                client = self._session.client(
-                    service, region_name=where[1], endpoint_url=self._factory.endpoint_url,  # type: ignore[call-overload]
+                client = self._session.create_client(
+                    service, region_name=where[1], endpoint_url=self._factory.endpoint_url,
                     config=CLIENT_CONFIG,
                 )
                 self._clients[where] = client
@@ -130,7 +134,7 @@ class SessionFactory:
                  endpoint_url: str | None = None, on_client: ClientHook | None = None,
                  now: Callable[[], datetime] | None = None) -> None:
         self.settings = settings
-        self.endpoint_url = endpoint_url  # None: boto3 honours AWS_ENDPOINT_URL itself
+        self.endpoint_url = endpoint_url  # None: botocore honours AWS_ENDPOINT_URL itself
         self.on_client = on_client
         self._given_base = base_session
         self._now = now or (lambda: datetime.now(UTC))
@@ -140,21 +144,19 @@ class SessionFactory:
         self._base: AccountSession | None = None
         self._identity: str | None = None
 
-    def _new_session(self, credentials: _Credentials | None) -> boto3.Session:
-        core = botocore.session.get_session()
+    def _new_session(self, credentials: _Credentials | None) -> botocore.session.Session:
+        """A botocore session counting its calls; without credentials, the ambient (base) identity."""
+        if credentials is None and self._given_base is not None:
+            core: botocore.session.Session = self._given_base._session
+        else:
+            core = botocore.session.get_session()
+            # Sharing the loader spares every new session from parsing the service models again.
+            core.register_component("data_loader", shared_loader())
+            core.set_config_variable("region", self.settings.aws_default_region)
+            if credentials is not None:
+                core.set_credentials(credentials.access_key, credentials.secret_key, credentials.token)
         core.register("before-parameter-build", record_call)
-        # Sharing the loader spares every new session from parsing the service models again.
-        core.register_component("data_loader", shared_loader())
-        base = self._given_base
-        if credentials is None:
-            if base is not None:
-                frozen = base.get_credentials()
-                if frozen is not None:
-                    ro = frozen.get_frozen_credentials()
-                    return boto3.Session(ro.access_key, ro.secret_key, ro.token, base.region_name, core)
-            return boto3.Session(botocore_session=core, region_name=self.settings.aws_default_region)
-        return boto3.Session(credentials.access_key, credentials.secret_key, credentials.token,
-                             self.settings.aws_default_region, core)
+        return core
 
     def base(self) -> AccountSession:
         """The ambient identity (the bot's own): only STS is called with it."""

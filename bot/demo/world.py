@@ -33,11 +33,11 @@ from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 import boto3
+import botocore.loaders
 import botocore.session
 from moto.server import ThreadedMotoServer
 
 from bot.aws.actions import ORG_ACTIONS, READER_ACTIONS, WRITER_ACTIONS
-from bot.aws.sessions import shared_loader
 
 if TYPE_CHECKING:
     from mypy_boto3_iam.client import IAMClient
@@ -159,6 +159,7 @@ class World:
         self._accounts: dict[str, WorldAccount] = {}
         self._organization: WorldOrganization | None = None
         self._lock = threading.RLock()  # seeding often runs in threads
+        self._loader = botocore.loaders.create_loader()  # the world's own: boto3 adds to it per session
 
     @classmethod
     def start(cls, *, region: str = DEFAULT_REGION, reader_role: str = "kms-why-reader",
@@ -203,7 +204,7 @@ class World:
     def _botocore_session(self) -> botocore.session.Session:
         # One loader for every session: parsing the service models once keeps a world fast to seed.
         core = botocore.session.get_session()
-        core.register_component("data_loader", shared_loader())
+        core.register_component("data_loader", self._loader)
         return core
 
     def base_session(self, region: str | None = None) -> boto3.Session:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from botocore.stub import ANY
 
-from bot.aws.actions import BASE_ACTIONS, ORG_ACTIONS, READER_ACTIONS, WRITER_ACTIONS
+from bot.aws.actions import BASE_ACTIONS, ORG_ACTIONS, READER_ACTIONS, UNPERMISSIONED_ACTIONS, WRITER_ACTIONS
 from bot.aws.collect import collect
 from bot.aws.writer import apply_key_policy
 from bot.demo.world import ADMINISTRATOR_ACCESS, World, default_key_policy
@@ -99,5 +99,5 @@ def test_every_role_calls_exactly_its_listed_actions(accounts: World, faults: Fa
     assert by_role["kms-why-reader"] == READER_ACTIONS
     assert by_role["kms-why-org-reader"] == ORG_ACTIONS
     assert by_role["kms-why-writer"] == WRITER_ACTIONS
-    assert by_role["base"] == BASE_ACTIONS
+    assert by_role["base"] == BASE_ACTIONS | UNPERMISSIONED_ACTIONS
     assert set(by_role) == {"kms-why-reader", "kms-why-org-reader", "kms-why-writer", "base"}

@@ -21,7 +21,7 @@ def _assumes(trace: Trace) -> int:
 def test_reader_session_is_the_reader_role_in_that_account_named_after_the_request(accounts: World) -> None:
     sessions = accounts.session_factory(accounts.settings())
     session = sessions.reader(DATA, "req-42")
-    sts = session._session.client("sts", endpoint_url=accounts.endpoint_url)
+    sts = session._client("sts", None)
     identity = sts.get_caller_identity()
     assert identity["Account"] == DATA
     assert identity["Arn"] == f"arn:aws:sts::{DATA}:assumed-role/kms-why-reader/kms-why-req-42"
