@@ -182,6 +182,7 @@ class Stack:
         user: str = REQUESTER,
         channel: str = CHANNEL,
         retry_num: int | None = None,
+        kind: str = "message",
     ) -> Reply:
         payload = {
             "token": "legacy",
@@ -192,7 +193,7 @@ class Stack:
             "event_time": int(time.time()),
             "authorizations": [{"team_id": TEAM, "user_id": "UKMSWHYBOT", "is_bot": True}],
             "event": {
-                "type": "message",
+                "type": kind,
                 "channel": channel,
                 "channel_type": "channel",
                 "user": user,

@@ -67,10 +67,13 @@ def test_a_pasted_error_is_answered_once_in_its_thread(
     stack: Stack, slack: FakeSlackApi, scenarios: dict[str, str]
 ) -> None:
     stack.start_both()
-    paste = scenarios["missing-root-delegation"]
+    # The paste mentions the bot: Slack sends both a message and an app_mention event for it.
+    paste = "<@UKMSWHYBOT> why? " + scenarios["missing-root-delegation"]
     slack.add_message(CHANNEL, "1700000100.000100", paste, user=REQUESTER)
     first = stack.message_event(paste, ts="1700000100.000100", event_id="Ev0001")
     assert first.status == 200
+    mention = stack.message_event(paste, ts="1700000100.000100", event_id="Ev0001m", kind="app_mention")
+    assert mention.status == 200
     again = stack.message_event(paste, ts="1700000100.000100", event_id="Ev0001", retry_num=1)
     assert 200 <= again.status < 300
     answer = _wait_answer(slack, "1700000100.000100")
