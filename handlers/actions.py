@@ -20,7 +20,7 @@ from bot.jobs import DecisionJob
 from bot.logs import new_request_id
 from bot.queue import QueueUnavailable
 from handlers.approvers import STORE_DOWN, click_channel, load_proposal, refusal
-from handlers.blocks import ACTION_APPROVE, ACTION_FULL_DIFF, ACTION_REJECT, ACTION_REVERT
+from handlers.blocks import ACTION_APPROVE, ACTION_FULL_DIFF, ACTION_REJECT, ACTION_REVERT, COMMANDS_SUFFIX
 from handlers.deps import Deps
 from handlers.modals import ModalAction, approval_modal, diff_modal
 
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 REJECT_QUEUED = "Rejected: the thread message will show it. Nothing was changed."
 REJECT_ALREADY = "This proposal was already rejected."
-NO_DIFF = "That diff is no longer available (the analysis expired); paste the error again."
+NO_DIFF = "That is no longer available (the analysis expired); paste the error again."
 
 
 def tell(client: WebClient, body: dict[str, Any], text: str) -> None:
@@ -79,10 +79,10 @@ def _reject(deps: Deps, client: WebClient, body: dict[str, Any]) -> None:
     tell(client, body, REJECT_QUEUED if queued else REJECT_ALREADY)
 
 
-def _diff_for(deps: Deps, value: str, channel_id: str | None) -> str | None:
-    """The full diff a "Show full diff" button names (`analysis_id|diagnosis|fix`), from this channel."""
-    analysis_id, _, rest = value.partition("|")
-    diagnosis_index, _, fix_index = rest.partition("|")
+def _fix_text(deps: Deps, value: str, channel_id: str | None) -> tuple[str, str] | None:
+    """(title, text) a "see all" button names: `analysis_id|diagnosis|fix` (its diff) or with
+    `|commands` (its CLI script), read from the stored analysis of this channel."""
+    analysis_id, diagnosis_index, fix_index, *what = [*value.split("|"), "", ""]
     try:
         record = deps.store.get_analysis(analysis_id)
     except Exception as problem:  # QueueUnavailable, or a raw Redis error: the store does not wrap this read
@@ -91,18 +91,21 @@ def _diff_for(deps: Deps, value: str, channel_id: str | None) -> str | None:
     if record is None or record.place.channel_id != channel_id:
         return None
     try:
-        return record.view.diagnoses[int(diagnosis_index)].fixes[int(fix_index)].diff
+        fix = record.view.diagnoses[int(diagnosis_index)].fixes[int(fix_index)]
     except (ValueError, IndexError):
         return None
+    if what[0] == COMMANDS_SUFFIX.strip("|"):
+        return ("AWS CLI commands", "\n".join(fix.commands)) if fix.commands else None
+    return ("Full diff", fix.diff) if fix.diff else None
 
 
-def _full_diff(deps: Deps, client: WebClient, body: dict[str, Any]) -> None:
+def _see_all(deps: Deps, client: WebClient, body: dict[str, Any]) -> None:
     value = str((body.get("actions") or [{}])[0].get("value") or "")
-    diff = _diff_for(deps, value, click_channel(body))
-    if not diff:
+    found = _fix_text(deps, value, click_channel(body))
+    if found is None:
         tell(client, body, NO_DIFF)
         return
-    client.views_open(trigger_id=body["trigger_id"], view=diff_modal("Full diff", diff))
+    client.views_open(trigger_id=body["trigger_id"], view=diff_modal(*found))
 
 
 def register(app: App, deps: Deps) -> None:
@@ -116,4 +119,4 @@ def register(app: App, deps: Deps) -> None:
     app.action(ACTION_APPROVE)(listener(lambda d, c, b: _open_confirmation(d, c, b, "apply")))
     app.action(ACTION_REVERT)(listener(lambda d, c, b: _open_confirmation(d, c, b, "revert")))
     app.action(ACTION_REJECT)(listener(_reject))
-    app.action(ACTION_FULL_DIFF)(listener(_full_diff))
+    app.action(ACTION_FULL_DIFF)(listener(_see_all))

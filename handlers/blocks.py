@@ -7,6 +7,7 @@ blocks: diagnoses that do not fit are counted, not dropped silently.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.approval import proposable_fix
@@ -17,6 +18,9 @@ from handlers.text import clip, code, code_block, escape_keeping_user_mentions, 
 MAX_BLOCKS = 50
 MAX_TEXT = 3000
 DIFF_PREVIEW_CHARS = 2200
+COMMANDS_PREVIEW_CHARS = 1200
+COMMANDS_SUFFIX = "|commands"  # on a "see all" button's value: the fix's CLI script, not its diff
+READ_ONLY_CLI = re.compile(r"^aws \S+ (get|describe|list)-\S*")
 MAX_FIXES_SHOWN = 2
 
 ACTION_APPROVE = "approve_proposal"
@@ -133,25 +137,30 @@ def _why_blocks(diagnosis: Diagnosis) -> list[dict[str, Any]]:
     return blocks
 
 
-def _fix_blocks(fix: Fix, full_diff_value: str) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """The fix's blocks, and a "Show full diff" button when its diff had to be cut."""
+def _fix_blocks(fix: Fix, more_value: str, label: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The fix's blocks, and "see all" buttons for a diff or a CLI script that had to be cut."""
     proof = ("✅ *Proven:* re-evaluating the policies with this change allows the request."
              if fix.verified else "⚠️ *Not proven:* re-evaluation could not confirm this change.")
-    head = f"*Fix ({FIX_WORDS[fix.kind]}):* {escape_mrkdwn(fix.summary)}\n{proof}"
+    head = f"*Fix{label} ({FIX_WORDS[fix.kind]}):* {escape_mrkdwn(fix.summary)}\n{proof}"
     if fix.blast_radius:
         head += f"\n*Also affects:* {escape_mrkdwn(fix.blast_radius)}"
     blocks = [_section(head)]
-    button = None
+    buttons: list[dict[str, Any]] = []
     if fix.diff:
         preview = fix.diff
         if len(preview) > DIFF_PREVIEW_CHARS:
             preview = preview[:DIFF_PREVIEW_CHARS].rsplit("\n", 1)[0] + "\n…"
-            button = _button("Show full diff", ACTION_FULL_DIFF, full_diff_value)
+            buttons.append(_button(f"Show full diff{label}", ACTION_FULL_DIFF, more_value))
         blocks.append(_section(code_block(preview)))
-    commands = list(fix.commands) or _verify_commands(fix)
-    if commands:
-        blocks.append(_section("*Verify with the AWS CLI:*\n" + code_block("\n".join(commands))))
-    return blocks, button
+    script = "\n".join(fix.commands or _verify_commands(fix))
+    if len(script) > COMMANDS_PREVIEW_CHARS:
+        # A long script (a policy in a heredoc) cut midway would be wrong: show the read-only checks.
+        checks = [line for line in script.splitlines() if READ_ONLY_CLI.match(line)]
+        script = "\n".join(checks) or script[: COMMANDS_PREVIEW_CHARS // 2] + "\n…"
+        buttons.append(_button(f"All CLI commands{label}", ACTION_FULL_DIFF, more_value + COMMANDS_SUFFIX))
+    if script:
+        blocks.append(_section(clip("*Verify with the AWS CLI:*\n" + code_block(script), MAX_TEXT)))
+    return blocks, buttons
 
 
 def _verify_commands(fix: Fix) -> list[str]:
@@ -166,17 +175,20 @@ def diagnosis_blocks(view: ThreadView, index: int) -> list[dict[str, Any]]:
     diagnosis = view.diagnoses[index]
     blocks = _what_blocks(diagnosis) + _why_blocks(diagnosis)
     buttons: list[dict[str, Any]] = []
+    several = len(diagnosis.fixes) > 1
     for fix_index, fix in enumerate(diagnosis.fixes[:MAX_FIXES_SHOWN]):
-        fix_blocks, more = _fix_blocks(fix, f"{view.analysis_id}|{index}|{fix_index}")
+        label = f" {fix_index + 1}" if several else ""
+        fix_blocks, more = _fix_blocks(fix, f"{view.analysis_id}|{index}|{fix_index}", label)
         blocks += fix_blocks
-        if more:
-            buttons.append(more)
+        buttons += more
     if len(diagnosis.fixes) > MAX_FIXES_SHOWN:
         hidden = len(diagnosis.fixes) - MAX_FIXES_SHOWN
         blocks.append(_context(f"{hidden} more fix(es): see `kms-why explain`."))
     proposal_id = view.proposal_ids[index] if index < len(view.proposal_ids) else None
-    if view.state == "answered" and proposal_id and proposable_fix(diagnosis) is not None:
-        buttons[:0] = [_button("Approve & apply", ACTION_APPROVE, proposal_id, "primary"),
+    proposed = proposable_fix(diagnosis)
+    if view.state == "answered" and proposal_id and proposed is not None:
+        which = f" fix {diagnosis.fixes.index(proposed) + 1}" if several else ""
+        buttons[:0] = [_button(f"Approve & apply{which}", ACTION_APPROVE, proposal_id, "primary"),
                        _button("Reject", ACTION_REJECT, proposal_id, "danger")]
     if buttons:
         blocks.append({"type": "actions", "elements": buttons})

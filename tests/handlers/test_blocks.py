@@ -198,3 +198,19 @@ def test_cloudtrail_facts_and_notes_are_shown_as_context() -> None:
         notes=("kms:Decrypt was assumed",)))))
     assert "From CloudTrail: the caller was arn:aws:iam::111122223333:role/App" in shown
     assert "kms:Decrypt was assumed" in shown
+
+
+def test_a_long_cli_script_shows_its_read_only_checks_and_a_button_for_all() -> None:
+    script = (f"aws kms get-key-policy --key-id {KEY} --policy-name default --output text > before.json",
+              "cat > patched.json <<'EOF'", *[f'  "line {n}": "{"x" * 40}",' for n in range(60)], "EOF",
+              f"aws kms put-key-policy --key-id {KEY} --policy-name default --policy file://patched.json")
+    first = Fix(kind="key_policy_patch", summary="s", diff="+x", verified=True, key_arn=KEY, policy_after={},
+                policy_sha256_before="a" * 64, commands=script)
+    second = Fix(kind="other", summary="or this", commands=("aws kms describe-key --key-id k",))
+    message = thread_message(view("answered", diagnosis(fixes=(first, second))))
+    shown = texts(message)
+    assert "get-key-policy" in shown and "put-key-policy" not in shown and "line 0" not in shown
+    assert "aws kms describe-key --key-id k" in shown
+    labels = {b["text"]["text"]: b["value"] for b in buttons(message)}
+    assert labels["All CLI commands 1"] == "message:C1:1.2|0|0|commands"
+    assert "Approve & apply fix 1" in labels and "All CLI commands 2" not in labels

@@ -246,15 +246,18 @@ def test_show_full_diff_opens_a_modal_from_the_stored_analysis(harness: Harness)
     diagnosis = Diagnosis(denial=Denial(action="kms:Decrypt"), verdict="implicit_deny",
                           cause=Cause(catalogue=2, code="c", summary="s"),
                           locks=(Lock(layer="key_policy", allows=False),),
-                          fixes=(Fix(kind="key_policy_patch", summary="add", diff=diff),))
+                          fixes=(Fix(kind="key_policy_patch", summary="add", diff=diff,
+                                     commands=("aws kms get-key-policy --key-id k",)),))
     view = ThreadView(analysis_id="a-1", state="answered", diagnoses=(diagnosis,))
     harness.store.save_analysis("a-1", AnalysisRecord(place=SlackPlace(channel_id=CHANNEL, user_id=REQUESTER),
                                                       view=view))
     harness.interaction(_click("show_full_diff", "a-1|0|0", BYSTANDER))
     harness.interaction(_click("show_full_diff", "a-1|0|0", BYSTANDER, channel="C0ELSEWHERE"))
-    [opened] = harness.slack.calls("views.open")
-    shown = "\n".join(iter_texts(opened.params["view"]["blocks"]))
+    harness.interaction(_click("show_full_diff", "a-1|0|0|commands", BYSTANDER))
+    diff_view, commands_view = (call.params["view"] for call in harness.slack.calls("views.open"))
+    shown = "\n".join(iter_texts(diff_view["blocks"]))
     assert '+ "line 0"' in shown and '+ "line 399"' in shown
+    assert "aws kms get-key-policy --key-id k" in "\n".join(iter_texts(commands_view["blocks"]))
     assert len(_ephemeral_texts(harness)) == 1
 
 
