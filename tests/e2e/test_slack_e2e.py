@@ -46,12 +46,16 @@ def _wait_answer(
     return _thread_answers(slack, thread_ts)[0]
 
 
-def _approve_value(message: dict[str, Any]) -> str:
+def _button_value(message: dict[str, Any], action_id: str) -> str:
     for block in message.get("blocks") or []:
         for element in block.get("elements") or []:
-            if element.get("action_id") == APPROVE:
+            if element.get("action_id") == action_id:
                 return str(element["value"])
-    raise AssertionError(f"no Approve button in {json.dumps(message)[:2000]}")
+    raise AssertionError(f"no {action_id} button in {json.dumps(message)[:2000]}")
+
+
+def _approve_value(message: dict[str, Any]) -> str:
+    return _button_value(message, APPROVE)
 
 
 def test_url_verification_and_bad_signature(stack: Stack) -> None:
@@ -115,7 +119,7 @@ def test_the_slash_command_is_acknowledged_and_answered_in_the_channel(
     assert "444455556666" in _text_of(answer) and "111122223333" in _text_of(answer)
 
 
-def test_self_approval_is_refused_and_an_approver_applies_exactly_once(
+def test_self_approval_is_refused_an_approver_applies_exactly_once_and_another_reverts(
     stack: Stack, slack: FakeSlackApi, scenarios: dict[str, str], world: World, e2e_redis: redis.Redis
 ) -> None:
     stack.start_both()
@@ -159,6 +163,16 @@ def test_self_approval_is_refused_and_an_approver_applies_exactly_once(
     assert (audit.requester, audit.approver, audit.reason) == (REQUESTER, APPROVER, "payments job is down")
     assert audit.aws_request_id
     assert len(slack.calls("chat.postMessage")) == 1
+
+    # The applied message offers Revert; a second approver reverts to the policy from before.
+    applied = _thread_answers(slack, thread)[0]
+    revert_id = _button_value(applied, "revert_proposal")
+    stack.click("revert_proposal", revert_id, user=APPROVER_2, message_ts=applied["ts"], thread_ts=thread)
+    wait_until(lambda: len(slack.opened_views()) == 2, timeout=10, what="the revert modal")
+    assert stack.submit("kms_why_revert", revert_id, user=APPROVER_2, reason="rolling back").status == 200
+    _wait_answer(slack, thread, containing="everted")
+    assert app.key_policy(key_arn) == before
+    assert [record.action for record in store.audit_records()] == ["apply", "revert"]
 
 
 def test_with_redis_down_events_get_an_error_status_and_readyz_says_so(stack: Stack) -> None:
