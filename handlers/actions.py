@@ -72,7 +72,7 @@ def _reject(deps: Deps, client: WebClient, body: dict[str, Any]) -> None:
     job = DecisionJob(job_id=f"reject:{proposal.proposal_id}", request_id=new_request_id(),
                       proposal_id=proposal.proposal_id, action="reject", user_id=body["user"]["id"])
     try:
-        queued = deps.queue.enqueue(job)
+        queued = deps.submit(job)
     except QueueUnavailable:
         tell(client, body, STORE_DOWN)
         return

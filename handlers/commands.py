@@ -58,7 +58,7 @@ def answer(deps: Deps, command: dict[str, Any]) -> str:
     if not is_relevant(deps, text):
         return NOT_KMS
     try:
-        deps.queue.enqueue(_job(command, text))
+        deps.submit(_job(command, text))
     except QueueUnavailable:
         return QUEUE_DOWN
     return ANALYSING

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -9,11 +10,13 @@ from typing import Protocol
 
 from bot.approval import Proposal
 from bot.jobs import AnalyseJob, DecisionJob
+from bot.logs import bind_request_id
 from bot.parse.models import ParseResult
 from bot.settings import Settings
 from bot.store import AnalysisRecord
 
 Parser = Callable[[str], ParseResult]
+log = logging.getLogger(__name__)
 
 
 class JobSink(Protocol):
@@ -48,3 +51,11 @@ class Deps:
     store: ProposalSource
     parse: Parser = field(default_factory=_default_parser)
     now: Callable[[], datetime] = _utc_now
+
+    def submit(self, job: AnalyseJob | DecisionJob) -> bool:
+        """Queue the job (False: its job id was already queued); logged under the job's request id,
+        which follows it to the worker. Raises bot.queue.QueueUnavailable."""
+        with bind_request_id(job.request_id):
+            queued = self.queue.enqueue(job)
+            log.info("%s job %s (%s)", "queued" if queued else "duplicate", job.job_id, job.kind)
+        return queued

@@ -33,7 +33,7 @@ def _analyse(deps: Deps, body: Mapping[str, Any], event: Mapping[str, Any], sour
     if not is_relevant(deps, text):
         return
     channel = str(event["channel"])
-    deps.queue.enqueue(job_for_message(body, event, channel, str(event["user"]), text, source))
+    deps.submit(job_for_message(body, event, channel, str(event["user"]), text, source))
 
 
 def register(app: App, deps: Deps) -> None:

@@ -28,7 +28,7 @@ def answer(deps: Deps, body: dict[str, Any]) -> str:
         return NOT_KMS
     job = job_for_message(body, message, channel, str(body["user"]["id"]), text, "shortcut")
     try:
-        return QUEUED if deps.queue.enqueue(job) else ALREADY
+        return QUEUED if deps.submit(job) else ALREADY
     except QueueUnavailable:
         return QUEUE_DOWN
 

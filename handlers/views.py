@@ -39,7 +39,7 @@ def decide(deps: Deps, client: WebClient, body: dict[str, Any], action: ModalAct
     job = DecisionJob(job_id=f"{action}:{found.proposal_id}", request_id=new_request_id(),
                       proposal_id=found.proposal_id, action=action, user_id=user_id, reason=reason)
     try:
-        return None if deps.queue.enqueue(job) else ALREADY
+        return None if deps.submit(job) else ALREADY
     except QueueUnavailable:
         return STORE_DOWN
 
