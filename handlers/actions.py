@@ -59,10 +59,20 @@ def _checked(deps: Deps, client: WebClient, body: dict[str, Any], action: Decisi
     return found
 
 
+def _open(client: WebClient, body: dict[str, Any], view: dict[str, Any]) -> None:
+    """views.open with the click's trigger_id; if Slack refuses (the trigger expired after 3 s), say so."""
+    try:
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+    except SlackApiError as problem:
+        error = problem.response.get("error")
+        log.warning("views.open failed: %s", error)
+        tell(client, body, f"Slack could not open the window ({error}); please click again.")
+
+
 def _open_confirmation(deps: Deps, client: WebClient, body: dict[str, Any], action: ModalAction) -> None:
     proposal = _checked(deps, client, body, action)
     if proposal is not None:
-        client.views_open(trigger_id=body["trigger_id"], view=approval_modal(proposal, action))
+        _open(client, body, approval_modal(proposal, action))
 
 
 def _reject(deps: Deps, client: WebClient, body: dict[str, Any]) -> None:
@@ -105,7 +115,7 @@ def _see_all(deps: Deps, client: WebClient, body: dict[str, Any]) -> None:
     if found is None:
         tell(client, body, NO_DIFF)
         return
-    client.views_open(trigger_id=body["trigger_id"], view=diff_modal(*found))
+    _open(client, body, diff_modal(*found))
 
 
 def register(app: App, deps: Deps) -> None:

@@ -270,3 +270,11 @@ def test_redis_down_clicks_shortcuts_and_submissions_say_so_privately(make_harne
     assert answer["response_action"] == "errors" and "Redis" in answer["errors"][REASON_BLOCK]
     _shortcut(harness, PASTE)
     assert "unavailable" in harness.slack.wait_for("response_url")[0].params["text"]
+
+
+def test_an_expired_trigger_is_told_to_the_clicker(harness: Harness) -> None:
+    saved = proposal()
+    harness.store.save_proposal(saved)
+    harness.slack.fail("views.open", error="expired_trigger_id")
+    assert harness.interaction(_click("approve_proposal", saved.proposal_id, APPROVER)).status == 200
+    assert any("expired_trigger_id" in text for text in _ephemeral_texts(harness))
