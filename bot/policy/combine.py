@@ -97,6 +97,12 @@ KEY_NO_ALLOW = Check("key_policy", "no_allow", explain="no resource-based policy
 VPCE_NO_ALLOW = Check("vpc_endpoint", "no_allow", explain="no VPC endpoint policy allows the action")
 
 
+def _grant_direct(layers: dict[PolicyType, Layer]) -> bool:
+    """A grant to the caller itself (its user, role, session or service). A grant whose grantee is an
+    account is read like a key-policy delegation to that account: its IAM policies must allow (unverified)."""
+    return bool(layers["grants"].classes - {"account"})
+
+
 def _ok(layer: Layer) -> bool:
     return not layer.applies or layer.allows is True
 
@@ -149,7 +155,7 @@ def _overlays(
 
 def _same_account_paths(layers: dict[PolicyType, Layer], key_ok: bool, verdict: Verdict) -> list[Check]:
     key_classes = layers["key_policy"].classes
-    grant_ok = layers["grants"].allows is True
+    grant_ok = _grant_direct(layers)
     paths: list[tuple[str, list[Check]]] = []
     if key_classes & {"direct", "service"}:
         paths.append(("direct", []))
@@ -159,7 +165,7 @@ def _same_account_paths(layers: dict[PolicyType, Layer], key_ok: bool, verdict: 
         )
     if grant_ok:
         paths.append(("grant", []))
-    if "account" in key_classes or not key_ok:
+    if "account" in key_classes or "account" in layers["grants"].classes or not key_ok:
         paths.append(("account", _caller_side(layers, identity_needed=True)))
     name, checks = min(paths, key=lambda path: len(path[1]))
     limited = layers["permissions_boundary"].applies or layers["session"].applies
@@ -214,7 +220,7 @@ def decide(
         checks.append(KEY_NO_ALLOW)
     cross = caller.account is not None and key_account is not None and caller.account != key_account
     if cross:
-        grant_ok = layers["grants"].allows is True
+        grant_ok = _grant_direct(layers)
         caller_checks = _caller_side(layers, identity_needed=not grant_ok)
         if grant_ok and not _ok(layers["identity"]):
             verdict.notes.append("unverified: a grant stands in for the identity policy on the caller's side")

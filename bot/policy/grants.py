@@ -2,7 +2,8 @@
 
 A grant allows (grants never deny) when:
 - its `GranteePrincipal` names the caller: a user, a role (and that role's sessions), a session, a
-  service principal, or an account (`…:root` or the bare id: every principal of that account; unverified);
+  service principal, or an account (`…:root` or the bare id: every principal of that account, whose IAM
+  policies must then allow, like a key-policy delegation; unverified);
 - the action's operation (`kms:Decrypt` → `Decrypt`) is in `Operations`;
 - its constraints hold: `EncryptionContextEquals` is an exact match of the request's encryption context,
   `EncryptionContextSubset` a subset of it. Grant constraints compare context keys and values

@@ -517,3 +517,9 @@ def test_key_state_is_not_an_authorization_failure_section_2_35d() -> None:
     result = run(SESSION, key_policy=root_delegation(), identity_policies=IDENTITY, key={"state": "Disabled"})
     assert result.decision == "allow"
     assert any("Disabled" in note for note in result.notes)
+
+
+def test_grant_to_an_account_works_like_delegation_unverified_section_2_22() -> None:
+    grant = {"GranteePrincipal": f"arn:aws:iam::{A}:root", "Operations": ["Decrypt"]}
+    assert checks(run(SESSION, key_policy=policy(), grants=[grant])) == [("identity", "no_allow")]
+    assert decision(SESSION, key_policy=policy(), grants=[grant], identity_policies=IDENTITY) == "allow"
