@@ -205,7 +205,7 @@ def collect(
         ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="kms-why-aws") as pool,
     ):
         found = _collect(denial, settings, request_id, sessions, pool)
-    unique = tuple(distinct(found.unseen))
+    unique = tuple(_sentences(u) for u in distinct(found.unseen))
     return Snapshot(
         principal=found.principal,
         key=found.key,
@@ -327,6 +327,17 @@ def _collect(
             )
         )
     return found
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "?", "!", ")")) else ".")
+
+
+def _sentences(entry: Unseen) -> Unseen:
+    """Reasons and remedies read as sentences in the answer, whichever collector wrote them."""
+    remedy = _sentence(entry.remedy) if entry.remedy else None
+    return entry.model_copy(update={"reason": _sentence(entry.reason), "remedy": remedy})
 
 
 def _no_key(trail: _Found, account: str | None, denial: Denial, settings: Settings) -> Unseen:

@@ -73,6 +73,17 @@ def _attempt(call: Callable[[], Any]) -> Any:
         return exc
 
 
+def _one_remedy(unseen: list[Unseen]) -> list[Unseen]:
+    """One key-policy statement lets the reader see everything about the key: offer it once."""
+    with_statement = [u for u in unseen if u.remedy_statement is not None]
+    if not with_statement:
+        return unseen
+    offered = next((u for u in with_statement if u.what == "key_policy"), with_statement[0])
+    same = f"The statement offered for {offered.what} lets the reader role see this too."
+    return [u if u is offered or u.remedy_statement is None
+            else u.model_copy(update={"remedy": same, "remedy_statement": None}) for u in unseen]
+
+
 class KeyReader:
     def __init__(self, session: AccountSession, executor: Executor) -> None:
         self.session = session
@@ -155,6 +166,7 @@ class KeyReader:
             if is_denied(tag_map) or meta.get("KeyManager") != "AWS":  # AWS managed keys carry no tags
                 unseen.append(self._unseen("aws:ResourceTag", "ListResourceTags", arn, tag_map))
             tag_map = {}
+        unseen = _one_remedy(unseen)
         primary = (meta.get("MultiRegionConfiguration") or {}).get("PrimaryKey") or {}
         facts = KeyFacts(
             arn=arn, key_id=match["id"], account=match["account"], region=match["region"],

@@ -67,8 +67,8 @@ def read_failed(what: str, call: str, target: str, role_arn: str, exc: BaseExcep
                 *, statement: Json | None, where: str) -> Unseen:
     """An Unseen for one failed read. `where` names the policy that `statement` belongs in."""
     code = error_code(exc)
-    reason = f"{call} on {target} as {role_arn} failed: {code}: {error_message(exc)}"
+    reason = f"{call} on {target} as {role_arn} failed: {code}: {error_message(exc)}".rstrip(".") + "."
     if is_denied(exc) and statement is not None:
-        return Unseen(what=what, reason=reason, remedy=f"add this statement to {where}",
+        return Unseen(what=what, reason=reason, remedy=f"Add this statement to {where}.",
                       remedy_statement=statement)
     return Unseen(what=what, reason=reason)

@@ -161,3 +161,22 @@ def test_key_ref_uses_the_arn_or_the_callers_account_for_an_id() -> None:
     bare = key_ref(None, "1234abcd-12ab-34cd-56ef-1234567890ab", APP, REGION)
     assert bare.key_arn == f"arn:aws:kms:{REGION}:{APP}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     assert key_ref(None, "1234abcd", None, REGION) is None  # no account: nothing to guess from
+
+
+def test_every_read_denied_offers_the_key_policy_statement_once(
+    accounts: World, pool: ThreadPoolExecutor, faults: Faults
+) -> None:
+    key = accounts.account(DATA).create_key(region=REGION)
+    for operation in ("DescribeKey", "GetKeyPolicy", "ListGrants", "ListAliases", "ListResourceTags"):
+        faults.fail("kms", operation)
+    facts, unseen = _reader(accounts, pool, faults).read(key_ref(key, None, None, None))
+    assert facts is not None and facts.state is None and facts.policy is None and facts.grants is None
+    assert [u.what for u in unseen] == [
+        "key_state",
+        "key_policy",
+        "grants",
+        "kms:ResourceAliases",
+        "aws:ResourceTag",
+    ]
+    assert [u.what for u in unseen if u.remedy_statement] == ["key_policy"]
+    assert all("key_policy" in (u.remedy or "") for u in unseen if u.what != "key_policy")
