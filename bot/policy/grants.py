@@ -18,6 +18,7 @@ from typing import Any
 
 from bot.policy.context import Context
 from bot.policy.document import PolicyError
+from bot.policy.policies import content_key
 from bot.policy.principals import Caller, PrincipalSpec, aws_principal, service_principal
 from bot.policy.statements import Miss
 
@@ -67,12 +68,12 @@ def _context_map(raw: object, where: str) -> dict[str, str]:
     return dict(raw)
 
 
-_GRANTS: dict[tuple[int, str], Grant] = {}
+_GRANTS: dict[tuple[int, bytes | str], Grant] = {}
 
 
 def parse_grant(raw: Any, index: int) -> Grant:
     """Read one grant (cached by content and position)."""
-    key = (index, repr(raw))
+    key = (index, content_key(raw))
     found = _GRANTS.get(key)
     if found is None:
         found = _parse_grant(raw, index)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Literal
 
 from bot.policy.arn import parse_arn
@@ -74,7 +75,9 @@ def _split_path(resource: str, prefix: str) -> tuple[str, str]:
     return (f"/{path}/" if path else "/"), name
 
 
+@lru_cache(maxsize=4096)
 def classify_caller(text: str) -> Caller:
+    """Classify the request's principal (cached: callers repeat); raises `CallerError`."""
     value = text.strip()
     if value in ("*", "anonymous"):
         return Caller("anonymous", value)
