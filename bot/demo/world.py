@@ -5,9 +5,13 @@
     prod.create_service_roles()                       # kms-why-reader / kms-why-writer
     role = prod.create_role("MyRole", managed_policies=[ADMINISTRATOR_ACCESS])
     key = prod.create_key(policy={...}, region="ap-northeast-1")
+    settings = world.settings(org_role_arn=...)       # Settings pointing at this world
     sessions = world.session_factory(settings)        # what the collectors use
     ...
     world.stop()
+
+Tests get a running world from the `world` fixture (tests/conftest.py): one server per test session,
+emptied for each test. Seeding may run in threads (the helpers lock what boto3 does not).
 
 Acting as an account is a real `AssumeRole` into it: moto files the temporary credentials under the
 role's account, so no process-wide `MOTO_ACCOUNT_ID` is needed. The bot's own (ambient) identity is
@@ -126,10 +130,6 @@ def aws_managed_key_policy(account: str, service: str, region: str) -> Json:
             },
         ],
     }
-
-
-def _account_of(arn: str) -> str:
-    return arn.split(":")[4]
 
 
 def _key_id(key_arn: str) -> str:

@@ -180,3 +180,10 @@ def test_every_read_denied_offers_the_key_policy_statement_once(
     ]
     assert [u.what for u in unseen if u.remedy_statement] == ["key_policy"]
     assert all("key_policy" in (u.remedy or "") for u in unseen if u.what != "key_policy")
+
+
+def test_multi_region_primary_is_reported(accounts: World, pool: ThreadPoolExecutor) -> None:
+    key = accounts.account(DATA).create_key(region=REGION, multi_region=True)
+    facts, _ = _reader(accounts, pool).read(key_ref(key, None, None, None))
+    assert facts is not None and facts.multi_region is True
+    assert facts.key_id.startswith("mrk-") and facts.multi_region_primary_arn == key
