@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bot.errors import UserError
@@ -49,3 +51,25 @@ def test_socket_mode_needs_no_signing_secret_but_an_app_token(monkeypatch: pytes
     assert build_app(settings, _NoQueue(), _NoStore(), socket_mode=True) is not None
     with pytest.raises(UserError, match="SLACK_APP_TOKEN"):
         run_socket_mode(settings)
+
+
+def test_socket_mode_runs_the_app_with_the_app_token_on_slack_api_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    import slack_bolt.adapter.socket_mode as socket_mode
+
+    started: dict[str, Any] = {}
+
+    class Recorder:
+        def __init__(self, app: object, app_token: str, web_client: object) -> None:
+            started.update(app=app, app_token=app_token, web_client=web_client)
+
+        def start(self) -> None:
+            started["started"] = True
+
+    monkeypatch.setattr(socket_mode, "SocketModeHandler", Recorder)
+    settings = Settings.model_validate({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1-A1-1-abc",
+                                        "SLACK_API_URL": "http://127.0.0.1:9/api/",
+                                        "REDIS_URL": "redis://127.0.0.1:6379/15"})
+    run_socket_mode(settings)
+    assert started["started"] is True and started["app_token"] == "xapp-1-A1-1-abc"
+    assert started["web_client"].base_url == "http://127.0.0.1:9/api/"
+    assert started["app"].client.base_url == "http://127.0.0.1:9/api/"
