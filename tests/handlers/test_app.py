@@ -53,7 +53,7 @@ def test_socket_mode_needs_no_signing_secret_but_an_app_token(monkeypatch: pytes
         run_socket_mode(settings)
 
 
-def test_socket_mode_runs_the_app_with_the_app_token_on_slack_api_url(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_socket_mode_uses_the_app_token_and_slack_api_url(monkeypatch: pytest.MonkeyPatch) -> None:
     import slack_bolt.adapter.socket_mode as socket_mode
 
     started: dict[str, Any] = {}
