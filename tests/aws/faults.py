@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.stub import Stubber
 
 from bot.aws.sessions import AccountSession
@@ -73,7 +73,9 @@ def _answer(rule: _Rule) -> Callable[..., Any]:
     def handler(context: dict[str, Any], **_: Any) -> Any:
         if rule.when is not None and not rule.when(context.get("test_params", {})):
             return None
-        response = AWSResponse(url="https://injected.invalid/", status_code=400, headers={}, raw=None)
+        response = AWSResponse(
+            url="https://injected.invalid/", status_code=400, headers=HTTPHeaders(), raw=None
+        )
         parsed = {
             "Error": {"Code": rule.code, "Message": rule.message},
             "ResponseMetadata": {"HTTPStatusCode": 400},

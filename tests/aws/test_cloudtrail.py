@@ -90,7 +90,8 @@ def test_newest_failed_call_by_the_same_caller_gives_key_context_and_service(
     assert trail.invoked_by == "s3.amazonaws.com"
     assert trail.source_ip is None  # the service's name stood in for an address
     assert trail.vpc_endpoint_id == "vpce-0abc"
-    assert all(not stubber._queue for stubber in faults.stubs.values())  # both pages were asked for
+    for stubber in faults.stubs.values():
+        stubber.assert_no_pending_responses()  # both pages were asked for
 
 
 def test_lookup_denied_is_unseen_with_the_statement_that_allows_it(accounts: World, faults: Faults) -> None:

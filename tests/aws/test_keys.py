@@ -8,9 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bot.aws.keys import KeyReader, key_ref
+from bot.aws.keys import KeyReader, KeyRef, key_ref
 from bot.aws.trace import Trace, tracing
 from bot.demo.world import World, default_key_policy
+from bot.snapshot import KeyFacts, Unseen
 from tests.aws.conftest import APP, DATA, REGION
 from tests.aws.faults import Faults
 
@@ -21,6 +22,19 @@ READER = f"arn:aws:iam::{DATA}:role/kms-why-reader"
 def pool() -> Iterator[ThreadPoolExecutor]:
     with ThreadPoolExecutor(16) as executor:
         yield executor
+
+
+def _ref(text: str) -> KeyRef:
+    ref = key_ref(text, None, None, None)
+    assert ref is not None
+    return ref
+
+
+def _read(reader: KeyReader, ref: KeyRef | None) -> tuple[KeyFacts, list[Unseen]]:
+    assert ref is not None
+    facts, unseen = reader.read(ref)
+    assert facts is not None
+    return facts, unseen
 
 
 def _reader(world: World, pool: ThreadPoolExecutor, faults: Faults | None = None) -> KeyReader:
@@ -38,15 +52,15 @@ def test_key_facts_policy_text_grants_aliases_and_tags(accounts: World, pool: Th
         ["Decrypt"],
         constraints={"EncryptionContextSubset": {"tenant": "a"}},
     )
-    facts, unseen = _reader(accounts, pool).read(key_ref(key, None, None, None))
+    facts, unseen = _read(_reader(accounts, pool), _ref(key))
     assert unseen == []
     assert (facts.arn, facts.account, facts.region) == (key, DATA, REGION)
     assert (facts.manager, facts.state, facts.multi_region) == ("CUSTOMER", "Enabled", False)
     assert facts.policy == policy
-    assert json.loads(facts.policy_text) == policy
+    assert json.loads(facts.policy_text or "") == policy
     assert facts.aliases == ("alias/orders",)
     assert facts.tags == {"env": "prod"}
-    (only,) = facts.grants
+    (only,) = facts.grants or ()
     assert only["GrantId"] == grant and only["Operations"] == ["Decrypt"]
     assert only["Constraints"] == {"EncryptionContextSubset": {"tenant": "a"}}
 
@@ -63,7 +77,7 @@ def test_alias_is_resolved_to_its_key_first(accounts: World, pool: ThreadPoolExe
     reader = _reader(accounts, pool)
     trace = Trace()
     with tracing(trace):
-        facts, unseen = reader.read(ref)
+        facts, unseen = _read(reader, ref)
     assert unseen == []
     assert facts.arn == key
     assert trace.actions.count("kms:DescribeKey") == 1
@@ -78,9 +92,9 @@ def test_disabled_and_aws_managed_keys_report_state_and_manager(
     data.disable_key(disabled)
     managed = data.create_aws_managed_key("s3", region=REGION)
     reader = _reader(accounts, pool)
-    assert reader.read(key_ref(disabled, None, None, None))[0].state == "Disabled"
-    facts, _ = reader.read(key_ref(managed, None, None, None))
-    assert facts.manager == "AWS"
+    assert _read(reader, _ref(disabled))[0].state == "Disabled"
+    facts, _ = _read(reader, _ref(managed))
+    assert facts.manager == "AWS" and facts.policy is not None
     assert (
         facts.policy["Statement"][0]["Condition"]["StringEquals"]["kms:ViaService"]
         == f"s3.{REGION}.amazonaws.com"
@@ -97,11 +111,11 @@ def test_key_policy_read_denied_is_unseen_with_the_key_policy_statement_for_the_
         code="AccessDeniedException",
         message=f"User: {READER}/kms-why-t is not authorized to perform: kms:GetKeyPolicy",
     )
-    facts, unseen = _reader(accounts, pool, faults).read(key_ref(key, None, None, None))
+    facts, unseen = _read(_reader(accounts, pool, faults), _ref(key))
     assert facts.policy is None and facts.policy_text is None
     assert facts.grants is not None and facts.state == "Enabled"  # the rest was still read
     (entry,) = unseen
-    assert entry.what == "key_policy"
+    assert entry.what == "key_policy" and entry.remedy_statement is not None and entry.remedy
     assert "GetKeyPolicy" in entry.reason and "AccessDeniedException" in entry.reason
     assert entry.remedy_statement["Principal"] == {"AWS": READER}
     assert "kms:GetKeyPolicy" in entry.remedy_statement["Action"]
@@ -114,7 +128,7 @@ def test_grants_read_denied_is_unseen_not_empty(
 ) -> None:
     key = accounts.account(DATA).create_key(region=REGION)
     faults.fail("kms", "ListGrants")
-    facts, unseen = _reader(accounts, pool, faults).read(key_ref(key, None, None, None))
+    facts, unseen = _read(_reader(accounts, pool, faults), _ref(key))
     assert facts.grants is None
     assert [u.what for u in unseen] == ["grants"]
 
@@ -124,7 +138,7 @@ def test_key_missing_in_that_region_is_reported_as_not_found(
 ) -> None:
     key = accounts.account(DATA).create_key(region=REGION)
     elsewhere = key.replace(REGION, "eu-west-1")
-    facts, unseen = _reader(accounts, pool).read(key_ref(elsewhere, None, None, None))
+    facts, unseen = _read(_reader(accounts, pool), _ref(elsewhere))
     assert facts.not_found is True and facts.policy is None
     assert [u.what for u in unseen] == ["key_state"]
     assert "NotFoundException" in unseen[0].reason
@@ -134,7 +148,7 @@ def test_key_policy_and_grants_are_read_fresh_every_time(accounts: World, pool: 
     data = accounts.account(DATA)
     key = data.create_key(region=REGION)
     reader = _reader(accounts, pool)
-    before, _ = reader.read(key_ref(key, None, None, None))
+    before, _ = _read(reader, _ref(key))
     fixed = {
         **default_key_policy(DATA),
         "Statement": [
@@ -150,16 +164,20 @@ def test_key_policy_and_grants_are_read_fresh_every_time(accounts: World, pool: 
     }
     data.put_key_policy(key, fixed)
     data.create_grant(key, f"arn:aws:iam::{APP}:role/App", ["Encrypt"])
-    after, _ = reader.read(key_ref(key, None, None, None))
+    after, _ = _read(reader, _ref(key))
     assert before.policy != fixed and after.policy == fixed
-    assert len(before.grants) == 0 and len(after.grants) == 1
+    assert before.grants == () and after.grants is not None and len(after.grants) == 1
 
 
 def test_key_ref_uses_the_arn_or_the_callers_account_for_an_id() -> None:
     arn = f"arn:aws:kms:{REGION}:{DATA}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    assert key_ref(arn, "1234abcd-12ab-34cd-56ef-1234567890ab", APP, "us-east-1").account == DATA
+    named = key_ref(arn, "1234abcd-12ab-34cd-56ef-1234567890ab", APP, "us-east-1")
+    assert named is not None and named.account == DATA
     bare = key_ref(None, "1234abcd-12ab-34cd-56ef-1234567890ab", APP, REGION)
-    assert bare.key_arn == f"arn:aws:kms:{REGION}:{APP}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    assert (
+        bare is not None
+        and bare.key_arn == f"arn:aws:kms:{REGION}:{APP}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    )
     assert key_ref(None, "1234abcd", None, REGION) is None  # no account: nothing to guess from
 
 
@@ -169,7 +187,7 @@ def test_every_read_denied_offers_the_key_policy_statement_once(
     key = accounts.account(DATA).create_key(region=REGION)
     for operation in ("DescribeKey", "GetKeyPolicy", "ListGrants", "ListAliases", "ListResourceTags"):
         faults.fail("kms", operation)
-    facts, unseen = _reader(accounts, pool, faults).read(key_ref(key, None, None, None))
+    facts, unseen = _read(_reader(accounts, pool, faults), _ref(key))
     assert facts is not None and facts.state is None and facts.policy is None and facts.grants is None
     assert [u.what for u in unseen] == [
         "key_state",
@@ -184,6 +202,6 @@ def test_every_read_denied_offers_the_key_policy_statement_once(
 
 def test_multi_region_primary_is_reported(accounts: World, pool: ThreadPoolExecutor) -> None:
     key = accounts.account(DATA).create_key(region=REGION, multi_region=True)
-    facts, _ = _reader(accounts, pool).read(key_ref(key, None, None, None))
+    facts, _ = _read(_reader(accounts, pool), _ref(key))
     assert facts is not None and facts.multi_region is True
     assert facts.key_id.startswith("mrk-") and facts.multi_region_primary_arn == key

@@ -11,6 +11,7 @@ from bot.aws.org import read_org
 from bot.aws.sessions import AccountSession
 from bot.aws.trace import Trace, tracing
 from bot.demo.world import World, WorldOrganization
+from bot.snapshot import NamedPolicy
 from tests.aws.conftest import APP, DATA, MGMT
 from tests.aws.faults import Faults
 
@@ -61,7 +62,8 @@ def _session(world: World, faults: Faults | None = None) -> AccountSession:
     return session
 
 
-def _names(levels: tuple) -> list[list[str]]:  # type: ignore[type-arg]
+def _names(levels: tuple[tuple[NamedPolicy, ...], ...] | None) -> list[list[str]]:
+    assert levels is not None
     return [[p.name for p in level] for level in levels]
 
 
@@ -77,6 +79,7 @@ def test_scps_from_root_to_the_callers_account_and_rcps_to_the_keys(
         ["FullAWSAccess"],
         ["FullAWSAccess"],
     ]
+    assert facts.scps is not None and facts.rcps is not None
     assert facts.scps[1][1].document == DENY_KMS and facts.scps[1][1].kind == "scp"
     assert _names(facts.rcps) == [["RCPFullAWSAccess"], ["RCPFullAWSAccess", "OrgOnly"]]
     assert facts.rcps[1][1].kind == "rcp"
