@@ -129,7 +129,7 @@ def test_every_environment_variable_is_one_a_process_reads(render: Render, mode:
 def test_approvers_and_channels_are_comma_separated_as_settings_expects(render: Render) -> None:
     worker = containers(one(render({"bot": {"approvers": ["U01", "S02"]}}), "Deployment", "-worker"))[0]
     env = {e["name"]: e.get("value") for e in worker["env"]}
-    settings = Settings(KMS_WHY_APPROVERS=env["KMS_WHY_APPROVERS"])  # type: ignore[call-arg]
+    settings = Settings(KMS_WHY_APPROVERS=env["KMS_WHY_APPROVERS"])
     assert settings.approver_users == {"U01"} and settings.approver_groups == {"S02"}
 
 

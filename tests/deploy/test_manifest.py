@@ -103,7 +103,7 @@ def listeners() -> dict[str, set[str]]:
     patch = pytest.MonkeyPatch()
     patch.setattr(handlers.app, "App", make)
     try:
-        settings = Settings(SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET="secret")  # type: ignore[call-arg]
+        settings = Settings(SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET="secret")
         handlers.app.build_app(settings, _Sink(), _Sink())
     finally:
         patch.undo()
