@@ -10,6 +10,7 @@ and Region, so this runs only when the paste leaves the key or its context out.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from bot.aws.unseen import identity_statement, is_aws_error, read_failed
 from bot.snapshot import Json, TrailEvidence, Unseen
 
 LOOKBACK = timedelta(hours=24)
+_BARE_KEY_ID = re.compile(r"(?:mrk-)?[0-9a-fA-F-]+")
 MAX_PAGES = 3
 
 
@@ -71,10 +73,24 @@ def evidence(event: Json, event_id: str, event_time: str) -> TrailEvidence:
     )
 
 
+def _other_key(event: Json, key_arn: str | None) -> bool:
+    """The event names a key, and not this one (an event naming none, or an alias, may be the call)."""
+    if key_arn is None:
+        return False
+    named = _key_arn(event)
+    if named is not None:
+        return named != key_arn
+    key_id = (event.get("requestParameters") or {}).get("keyId")
+    if isinstance(key_id, str) and _BARE_KEY_ID.fullmatch(key_id):
+        return not key_arn.endswith(f"/{key_id}")
+    return False
+
+
 def lookup_denied_call(session: AccountSession, region: str, *, action: str | None,
-                       principal_arn: str | None, now: Callable[[], datetime] | None = None,
+                       principal_arn: str | None, key_arn: str | None = None,
+                       now: Callable[[], datetime] | None = None,
                        ) -> tuple[TrailEvidence | None, list[Unseen]]:
-    """The newest failed call of `action` by `principal_arn` in the last day, or None and why not."""
+    """The newest failed call of `action` by `principal_arn` (on `key_arn`) in the last day, or None."""
     operation = _operation(action)
     end = (now or (lambda: datetime.now(UTC)))()
     attribute: Any = ({"AttributeKey": "EventName", "AttributeValue": operation} if operation
@@ -91,7 +107,7 @@ def lookup_denied_call(session: AccountSession, region: str, *, action: str | No
                     continue
                 if operation and event.get("eventName") != operation:
                     continue
-                if _same_caller(event, principal_arn):
+                if _same_caller(event, principal_arn) and not _other_key(event, key_arn):
                     when = record.get("EventTime")
                     stamp = when.isoformat() if isinstance(when, datetime) else str(event.get("eventTime"))
                     return evidence(event, str(record.get("EventId", event.get("eventID", ""))), stamp), []

@@ -153,12 +153,15 @@ class _Collector:
         )
         return _Found(org=facts, unseen=unseen)
 
-    def trail_side(self, session: AccountSession | AssumeRoleError | None) -> _Found:
+    def trail_side(
+        self, session: AccountSession | AssumeRoleError | None, ref: KeyRef | None = None
+    ) -> _Found:
         if not isinstance(session, AccountSession):
             return _Found()  # the principal side already says why its account could not be read
-        region = self.denial.region or self.settings.aws_default_region
+        region = ref.region if ref else self.denial.region or self.settings.aws_default_region
         trail, unseen = lookup_denied_call(
-            session, region, action=self.denial.action, principal_arn=self.denial.principal_arn
+            session, region, action=self.denial.action, principal_arn=self.denial.principal_arn,
+            key_arn=ref.key_arn if ref else None,
         )
         return _Found(trail=trail, unseen=unseen)
 
@@ -309,7 +312,7 @@ def _collect(
                 )
             )
         if trail_wanted:
-            branches.append(partial(worker.trail_side, principal_session))
+            branches.append(partial(worker.trail_side, principal_session, ref))
         branches.append(
             partial(worker.org_side, org_session, principal_account, ref.account if ref else None)
         )

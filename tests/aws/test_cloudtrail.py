@@ -151,3 +151,36 @@ def test_no_event_found_says_the_key_is_unseen_and_why(accounts: World, faults: 
     assert snapshot.key is None and snapshot.trail is None
     (entry,) = snapshot.unseen
     assert entry.what == "key_policy" and "shows no failed kms:Decrypt call" in entry.reason
+
+
+def test_vague_error_naming_the_key_takes_context_from_a_call_on_that_key(
+    accounts: World, faults: Faults
+) -> None:
+    key = accounts.account(DATA).create_key(region=REGION)
+    other = f"arn:aws:kms:{REGION}:{DATA}:key/00000000-1111-2222-3333-444444444444"
+    accounts.account(APP).create_role("App")
+    on_other = _denied_decrypt(other)
+    by_id = {
+        **_denied_decrypt(key),
+        "resources": [],
+        "requestParameters": {"keyId": key.rsplit("/", 1)[1], "encryptionContext": {"tenant": "blue"}},
+    }
+    faults.stub("cloudtrail", _pages([_record("newer", on_other), _record("mine", by_id)]))
+    regions: list[str] = []
+
+    def hook(session: Any, service: str, client: Any) -> None:
+        faults.hook(session, service, client)
+        if service == "cloudtrail":
+            regions.append(client.meta.region_name)
+
+    denial = Denial(
+        action="kms:Decrypt", principal_arn=CALLER, resource_arn=key, denial_kind="key_not_found_or_denied"
+    )
+    settings = accounts.settings(aws_default_region="us-east-1")
+    snapshot = collect(
+        denial, settings, request_id="t", sessions=accounts.session_factory(settings, on_client=hook)
+    )
+    assert snapshot.trail is not None and snapshot.trail.event_id == "mine"
+    assert snapshot.trail.encryption_context == {"tenant": "blue"}
+    assert regions == [REGION]  # KMS calls are logged in the key's Region
+    assert snapshot.key is not None and snapshot.key.policy is not None
