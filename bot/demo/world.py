@@ -187,6 +187,11 @@ class World:
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
+        from moto.organizations.models import organizations_backends
+
+        # Moto's reset leaves the member → management map behind; former members would point at
+        # an organization that no longer exists.
+        organizations_backends.master_accounts.clear()
         self._accounts.clear()
         self._organization = None
 

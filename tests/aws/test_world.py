@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.demo.world import ADMINISTRATOR_ACCESS, World, default_key_policy
 
 
@@ -69,3 +71,11 @@ def test_organization_members_keep_their_ids_and_policies_attach(world: World) -
     assert rcp in [p["Id"] for p in rcps]
     member_view = world.account("111122223333").organizations.describe_organization()["Organization"]
     assert member_view["MasterAccountId"] == "999988887777"
+
+
+def test_reset_forgets_the_organization_and_its_members(world: World) -> None:
+    world.organization("999988887777").add_account("111122223333")
+    world.reset()
+    member = world.account("111122223333").organizations
+    with pytest.raises(member.exceptions.AWSOrganizationsNotInUseException):
+        member.describe_organization()
