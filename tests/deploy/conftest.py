@@ -9,35 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from chart_helpers import Attempt, Manifest, Render
-
-REPO = Path(__file__).resolve().parents[2]
-CHART = REPO / "helm" / "kms-why"
-HELM = REPO / ".ci" / "tools" / "bin" / "helm"
-
-# The smallest values that install: secrets from outside the chart, an external Redis.
-BASE_VALUES: dict[str, Any] = {
-    "slack": {"mode": "http", "existingSecret": "kms-why-slack"},
-    "redis": {"url": "redis://redis.data.svc:6379/0"},
-}
-
-
-def helm_binary() -> Path:
-    if not HELM.is_file():
-        pytest.fail(
-            f"helm is not installed at {HELM.relative_to(REPO)}: run `.ci/deploy-checks --tools-only` "
-            "(or `make deploy-check`) once; it downloads a pinned, checksummed helm into .ci/tools/",
-            pytrace=False,
-        )
-    return HELM
-
-
-def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in override.items():
-        both_maps = isinstance(value, dict) and isinstance(out.get(key), dict)
-        out[key] = merge(out[key], value) if both_maps else value
-    return out
+from chart_helpers import BASE_VALUES, CHART, Attempt, Manifest, Render, helm_binary, merge
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -13,7 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chart_helpers import Attempt, Render, containers, env_names, kinds, one
+import yaml
+from chart_helpers import (
+    BASE_VALUES,
+    CHART,
+    Attempt,
+    Render,
+    containers,
+    env_names,
+    helm_binary,
+    kinds,
+    merge,
+    one,
+)
 from pydantic_settings import BaseSettings
 
 from bot.settings import Settings
@@ -312,3 +325,69 @@ def test_helm_test_pod_calls_healthz_and_readyz(render: Render, health_server: T
     assert subprocess.run(probe, capture_output=True, timeout=30, check=False).returncode == 0
     _Health.ready = False
     assert subprocess.run(probe, capture_output=True, timeout=30, check=False).returncode != 0
+
+
+# NOTES.txt is printed by `helm install`, which needs a cluster; render it as a ConfigMap instead. ------
+
+
+def _notes(tmp_path: Path, values: dict[str, Any]) -> str:
+    chart = tmp_path / "chart"
+    shutil.copytree(CHART, chart)
+    notes = (chart / "templates" / "NOTES.txt").read_text()
+    (chart / "templates" / "_notes.tpl").write_text('{{- define "notes" }}' + notes + "{{- end }}")
+    (chart / "templates" / "notes.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes}\n"
+        'data: {notes: {{ include "notes" . | quote }}}\n'
+    )
+    path = tmp_path / "values.yaml"
+    path.write_text(yaml.safe_dump(merge(BASE_VALUES, values)))
+    done = subprocess.run(
+        [
+            str(helm_binary()),
+            "template",
+            "kms-why",
+            str(chart),
+            "-n",
+            "bots",
+            "-f",
+            str(path),
+            "--show-only",
+            "templates/notes.yaml",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return str(yaml.safe_load(done.stdout)["data"]["notes"])
+
+
+def test_notes_tell_http_installs_where_slack_must_post(tmp_path: Path) -> None:
+    values = {
+        "ingress": {"enabled": True, "hosts": [{"host": "bot.example.org"}]},
+        "serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": IRSA_ARN}},
+    }
+    notes = _notes(tmp_path, values)
+    assert "https://bot.example.org/slack/events" in notes
+    assert f"IRSA role: {IRSA_ARN}" in notes
+    assert "nobody can approve" in notes  # bot.approvers is empty
+    assert "helm test kms-why -n bots" in notes
+
+
+def test_notes_tell_socket_installs_about_pod_identity_and_the_dev_secret(tmp_path: Path) -> None:
+    values = {
+        "slack": {
+            "mode": "socket",
+            "existingSecret": "",
+            "createSecret": True,
+            "botToken": "b",
+            "appToken": "a",
+        },
+        "bot": {"approvers": ["U01"]},
+    }
+    notes = _notes(tmp_path, values)
+    assert "Socket Mode" in notes and "/slack/events" not in notes
+    assert "create-pod-identity-association" in notes
+    assert "WARNING: slack.createSecret=true" in notes
+    assert "nobody can approve" not in notes
