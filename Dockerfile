@@ -20,6 +20,9 @@ RUN /opt/kms-why/bin/pip install --no-cache-dir --compile . \
 
 # --- runtime: the same base (the venv's python symlinks into it), no compilers, no source ----------
 FROM ${PYTHON_IMAGE} AS runtime
+LABEL org.opencontainers.image.title="kms-why" \
+      org.opencontainers.image.description="Slack bot that explains AWS KMS AccessDenied errors" \
+      org.opencontainers.image.licenses="Apache-2.0"
 ENV PATH=/opt/kms-why/bin:${PATH} \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
