@@ -11,7 +11,6 @@ see it); a redacted account id means no call for that account at all.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,8 +21,9 @@ from bot.aws.actions import BASE_ACTIONS, ORG_ACTIONS, READER_ACTIONS, WRITER_AC
 from bot.aws.cloudtrail import lookup_denied_call
 from bot.aws.keys import KeyReader, KeyRef, key_ref
 from bot.aws.org import read_org
-from bot.aws.principals import Caller, classify, read_principal, unread_principal
+from bot.aws.principals import Caller, read_principal, unread_principal
 from bot.aws.sessions import AccountSession, AssumeRoleError, SessionFactory
+from bot.aws.target import redaction, target_of
 from bot.aws.trace import Trace, gather, tracing
 from bot.aws.unseen import distinct
 from bot.parse.models import Denial
@@ -33,31 +33,12 @@ from bot.snapshot import Json, KeyFacts, OrgFacts, PrincipalFacts, Snapshot, Tra
 __all__ = ["BASE_ACTIONS", "ORG_ACTIONS", "READER_ACTIONS", "WRITER_ACTIONS", "collect", "redaction"]
 
 MAX_WORKERS = 32
-_ARN_ACCOUNT = re.compile(r"arn:[\w-]*:(?:iam|sts|kms):[\w-]*:(?P<account>[^:]*):")
-_KEY_ID = re.compile(r"(?:mrk-)?[0-9a-fA-F-]+")
 _ORG_LAYERS = {
     "no_scp_allow": "scp",
     "explicit_deny_scp": "scp",
     "no_rcp_allow": "rcp",
     "explicit_deny_rcp": "rcp",
 }
-
-
-def redaction(value: str | None) -> str | None:
-    """The placeholder standing for an account id in an ARN or account field (`xxxx`, `<account-id>`…)."""
-    if not value:
-        return None
-    match = _ARN_ACCOUNT.match(value)
-    account = match["account"] if match else (value if not value.startswith("arn:") else None)
-    if account is None or account == "" or re.fullmatch(r"\d{12}", account) or account == "aws":
-        return None
-    return account
-
-
-def _redacted_key_id(key_id: str | None) -> bool:
-    if not key_id or key_id.startswith(("alias/", "arn:")):
-        return False
-    return _KEY_ID.fullmatch(key_id) is None
 
 
 @dataclass
@@ -160,7 +141,10 @@ class _Collector:
             return _Found()  # the principal side already says why its account could not be read
         region = ref.region if ref else self.denial.region or self.settings.aws_default_region
         trail, unseen = lookup_denied_call(
-            session, region, action=self.denial.action, principal_arn=self.denial.principal_arn,
+            session,
+            region,
+            action=self.denial.action,
+            principal_arn=self.denial.principal_arn,
             key_arn=ref.key_arn if ref else None,
         )
         return _Found(trail=trail, unseen=unseen)
@@ -224,55 +208,16 @@ def _collect(
     denial: Denial, settings: Settings, request_id: str, sessions: SessionFactory, pool: Executor
 ) -> _Found:
     worker = _Collector(denial, settings, request_id, sessions, pool)
-    early: list[Unseen] = []
+    target = target_of(denial)
+    early, caller, ref, key_redacted = target.unseen, target.caller, target.ref, target.key_redacted
 
-    caller: Caller | None = None
-    principal_redacted = redaction(denial.principal_arn)
-    if principal_redacted:
-        early.append(
-            Unseen(
-                what="identity",
-                reason=(
-                    f"the caller's account id is redacted ({principal_redacted!r}) in "
-                    f"{denial.principal_arn!r}; nothing was read for it"
-                ),
-                remedy="paste the error with the real 12-digit account id, or say "
-                "which account the caller is in",
-            )
-        )
-    elif denial.principal_arn:
-        caller = classify(denial.principal_arn)
-    else:
-        early.append(
-            Unseen(
-                what="identity",
-                reason="the error does not name the caller (no principal ARN)",
-                remedy="paste the full error, or the output of `aws sts get-caller-identity`",
-            )
-        )
-
-    key_redacted = redaction(denial.resource_arn) or (
-        denial.key_id if _redacted_key_id(denial.key_id) else None
-    )
-    ref: KeyRef | None = None
-    if key_redacted:
-        early.append(
-            Unseen(
-                what="key_policy",
-                reason=(f"the key is redacted ({key_redacted!r}) in the error; nothing was read for it"),
-                remedy="paste the error with the real key ARN, or say which key it is",
-            )
-        )
-    else:
-        # A key id or alias name without an ARN only works in the caller's own account.
-        ref = key_ref(denial.resource_arn, denial.key_id, caller.account if caller else None, denial.region)
-
-    needs_reads = caller is not None and caller.kind in ("role", "assumed_role", "user")
-    principal_account = caller.account if caller else None
+    needs_reads, principal_account = target.needs_iam_reads, target.principal_account
     trail_wanted = not key_redacted and principal_account is not None and _needs_trail(denial, ref)
     wanted = principal_account if principal_account and (needs_reads or trail_wanted) else None
-    first: list[Callable[[], Any]] = [partial(worker.session, wanted) if wanted else lambda: None,
-                                      worker.org_session]
+    first: list[Callable[[], Any]] = [
+        partial(worker.session, wanted) if wanted else lambda: None,
+        worker.org_session,
+    ]
     if ref is not None and ref.account != wanted:
         first.append(partial(worker.session, ref.account))  # cached for key_side
     principal_session, org_session, *rest = gather(pool, first)  # every role at once: one round trip

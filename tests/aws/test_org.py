@@ -90,8 +90,9 @@ def test_round_trips_cold_and_warm(org: WorldOrganization, pool: ThreadPoolExecu
     cold = Trace()
     with tracing(cold):
         read_org(session, pool, principal_account=DATA, key_account=DATA)
-    # ListParents (the account's parent is the root) with ListRoots, then the levels, then DescribePolicy
-    assert cold.round_trips == 3
+    # ListParents and ListRoots, then the levels, then DescribePolicy (2 when a concurrent level already
+    # cached the AWS managed policy both levels carry)
+    assert 2 <= cold.round_trips <= 3
     warm = Trace()
     with tracing(warm):
         facts, _ = read_org(session, pool, principal_account=DATA, key_account=DATA)
