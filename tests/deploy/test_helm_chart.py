@@ -391,3 +391,19 @@ def test_notes_tell_socket_installs_about_pod_identity_and_the_dev_secret(tmp_pa
     assert "create-pod-identity-association" in notes
     assert "WARNING: slack.createSecret=true" in notes
     assert "nobody can approve" not in notes
+
+
+def test_no_disruption_budget_over_a_single_pod_which_would_block_node_drains(render: Render) -> None:
+    manifests = render({"web": {"replicaCount": 1}, "worker": {"replicaCount": 1}})
+    assert "PodDisruptionBudget" not in kinds(manifests)
+    scaled = render({"worker": {"replicaCount": 1, "autoscaling": {"enabled": True}}})
+    assert [m["metadata"]["name"] for m in scaled if m["kind"] == "PodDisruptionBudget"] == [
+        "kw-kms-why-web",
+        "kw-kms-why-worker",
+    ]
+
+
+def test_the_test_pod_runs_without_the_bots_aws_identity(render: Render) -> None:
+    pod = one(render({"serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": IRSA_ARN}}}), "Pod")
+    assert "serviceAccountName" not in pod["spec"]
+    assert pod["spec"]["automountServiceAccountToken"] is False
