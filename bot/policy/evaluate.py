@@ -23,6 +23,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
+from bot.policy import result_cache
 from bot.policy.arn import account_of
 from bot.policy.combine import decide
 from bot.policy.context import build_context
@@ -194,7 +195,13 @@ def _run(prepared: Prepared, given: dict[str, Any], absent: frozenset[str]) -> R
 def evaluate(doc: SimulationDocument) -> SimulationResult:
     """Evaluate one simulation document. Raises `PolicyError` (a `UserError`) for malformed input."""
     prepared = prepare(doc)
+    key = result_cache.result_key(prepared)
+    cached = result_cache.recall(key)
+    if cached is not None:
+        return cached
     if doc.request.unknown_keys:
         runner = functools.partial(_run, prepared)
-        return three_valued(doc.request, prepared.policies(), prepared.grants, runner)
-    return build_result(_run(prepared, doc.request.context, frozenset()), set(), (), [])
+        result = three_valued(doc.request, prepared.policies(), prepared.grants, runner)
+    else:
+        result = build_result(_run(prepared, doc.request.context, frozenset()), set(), (), [])
+    return result_cache.remember(key, result)

@@ -25,7 +25,7 @@ from bot.policy.statements import Miss
 _CONSTRAINTS = ("EncryptionContextEquals", "EncryptionContextSubset")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # identity: grants are cached by content
 class Grant:
     index: int
     label: str

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from bot.policy import memo
 from bot.policy.context import Context
 from bot.policy.grants import Grant
-from bot.policy.policies import CompiledPolicy
+from bot.policy.policies import CompiledPolicy, Plan
 from bot.policy.principals import Caller, MatchClass
 from bot.policy.simulation import MatchedStatement, PolicyType, StatementMiss
 from bot.policy.statements import CompiledStatement
@@ -72,7 +72,7 @@ def scan(
     key = (request.resource, *[values.get(name) for name in policy.context_keys])
     outcome: Outcomes | None = plan.outcomes.get(key)
     if outcome is None:
-        outcome = _outcomes(layer.layer, plan.candidates, index, level, request)
+        outcome = _outcomes(plan, layer.layer, index, level, request)
         if len(plan.outcomes) >= 256:
             plan.outcomes.clear()
         plan.outcomes[key] = outcome
@@ -88,31 +88,52 @@ def scan(
     return allowed
 
 
-def _outcomes(
-    kind: PolicyType,
-    candidates: tuple[tuple[CompiledStatement, MatchClass | None], ...],
-    index: int,
-    level: int | None,
-    request: Request,
-) -> Outcomes:
+def _outcomes(plan: Plan, kind: PolicyType, index: int, level: int | None, request: Request) -> Outcomes:
+    """Each statement's outcome depends only on the resource (if it has a Resource element) and the
+    context keys it mentions, so it is cached per statement on those inputs."""
     allows: list[MatchedStatement] = []
     denies: list[MatchedStatement] = []
     misses: list[StatementMiss] = []
-    keep_class = kind == "key_policy"
     context, resource = request.context, request.resource
-    for statement, principal in candidates:
-        outcome = statement.evaluate_rest(resource, context, principal)
-        if outcome.matched:
-            hit = memo.matched(
-                kind, statement.allow, index, statement.label, level, principal if keep_class else None
-            )
+    values = context.values
+    cache = plan.statement_outcomes
+    for statement, principal in plan.candidates:
+        key = (
+            statement.index,
+            resource if statement.resources is not None else None,
+            *[values.get(name) for name in statement.context_key_order],
+        )
+        entry = cache.get(key)
+        if entry is None:
+            entry = _statement_outcome(statement, principal, kind, index, level, resource, context)
+            if len(cache) >= 4096:
+                cache.clear()
+            cache[key] = entry
+        hit, statement_misses = entry
+        if hit is not None:
             (allows if statement.allow else denies).append(hit)
-        else:
-            misses.extend(
-                memo.statement_miss(kind, index, statement.label, statement.allow, level, miss)
-                for miss in outcome.misses
-            )
+        elif statement_misses:
+            misses.extend(statement_misses)
     return bool(allows), tuple(allows), tuple(denies), tuple(misses)
+
+
+def _statement_outcome(
+    statement: CompiledStatement,
+    principal: MatchClass | None,
+    kind: PolicyType,
+    index: int,
+    level: int | None,
+    resource: str,
+    context: Context,
+) -> tuple[MatchedStatement | None, tuple[StatementMiss, ...]]:
+    outcome = statement.evaluate_rest(resource, context, principal)
+    if outcome.matched:
+        shown = principal if kind == "key_policy" else None
+        return memo.matched(kind, statement.allow, index, statement.label, level, shown), ()
+    return None, tuple(
+        memo.statement_miss(kind, index, statement.label, statement.allow, level, miss)
+        for miss in outcome.misses
+    )
 
 
 def policy_layer(kind: PolicyType, policies: list[CompiledPolicy], request: Request, applies: bool) -> Layer:

@@ -25,7 +25,7 @@ class Plan:
     """One policy at one position for one (action, caller): what survives the action and principal
     checks, the misses of the rest, and the outcomes already computed per (resource, context keys)."""
 
-    __slots__ = ("candidates", "outcomes", "static_misses")
+    __slots__ = ("candidates", "outcomes", "statement_outcomes", "static_misses")
 
     def __init__(
         self,
@@ -35,12 +35,22 @@ class Plan:
         self.candidates = candidates
         self.static_misses = static_misses
         self.outcomes: dict[tuple[Any, ...], Any] = {}
+        # Per statement: (matched statement or None, its misses), keyed by the statement's own inputs.
+        self.statement_outcomes: dict[tuple[Any, ...], Any] = {}
 
 
 class CompiledPolicy:
     """A policy ready to evaluate; `for_action` is the action index (cached per action)."""
 
-    __slots__ = ("_by_action", "_plans", "caller_independent", "context_keys", "statements", "variables")
+    __slots__ = (
+        "_by_action",
+        "_plans",
+        "caller_independent",
+        "context_keys",
+        "names_sessions",
+        "statements",
+        "variables",
+    )
 
     def __init__(self, statements: tuple[CompiledStatement, ...], variables: bool) -> None:
         self.statements = statements
@@ -50,6 +60,9 @@ class CompiledPolicy:
             s.principals is None or (not s.not_principal and all(p.kind == "any" for p in s.principals))
             for s in statements
         )
+        # Unless a statement names a role session, all sessions of a role match alike: they share plans,
+        # and a principal miss reports such a caller by its role ARN.
+        self.names_sessions = any(spec.kind == "session" for s in statements for spec in (s.principals or ()))
         self.context_keys = tuple(sorted(frozenset().union(*(s.context_keys for s in statements))))
         self._by_action: dict[str, tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]] = {}
         self._plans: dict[tuple[Any, ...], Plan] = {}
@@ -70,10 +83,12 @@ class CompiledPolicy:
     ) -> Plan:
         """Statements left after the action and principal checks (with their principal class), and the
         `StatementMiss`es of those that failed them. Cached: both depend only on these arguments."""
+        by_role = not self.names_sessions
         if self.caller_independent:
             key: tuple[Any, ...] = (action, kind, index, level)
         else:
-            key = (action, caller.arn, has_boundary, kind, index, level)
+            who = caller.arn if caller.kind != "session" or self.names_sessions else caller.principal_arn
+            key = (action, caller.kind, who, has_boundary, kind, index, level)
         found = self._plans.get(key)
         if found is None:
             candidates: list[tuple[CompiledStatement, MatchClass | None]] = []
@@ -83,7 +98,7 @@ class CompiledPolicy:
                 if statement not in hits:
                     miss = statement.action_miss(action)
                 else:
-                    principal = statement.principal_match(caller, has_boundary)
+                    principal = statement.principal_match(caller, has_boundary, by_role)
                     if not isinstance(principal, Miss):
                         candidates.append((statement, principal))
                         continue

@@ -146,7 +146,9 @@ class SimulationResult(BaseModel):
     - `misses`: one entry per statement (or grant) of an applying layer that did not match, with the
       first element that failed in the order action, principal, resource; when those matched, one entry
       per failing condition (operator and key as written, `expected` the policy values, `actual` the
-      request values or None when the key is absent). Grants report grantee (principal), operation
+      request values or None when the key is absent). A principal miss has the caller in `actual`: a
+      role session as its role ARN unless the policy names some session (sessions of one role match the
+      same principals). Grants report grantee (principal), operation
       (action) and constraints (condition, operator EncryptionContextEquals/Subset).
     - `unknowns`, `decided_by_unknown`: see `bot.policy.evaluate` (three-valued mode for
       `request.unknown_keys`).

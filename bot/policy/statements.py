@@ -70,6 +70,7 @@ class CompiledStatement:
         "actions",
         "allow",
         "conditions",
+        "context_key_order",
         "context_keys",
         "index",
         "label",
@@ -105,6 +106,7 @@ class CompiledStatement:
             self.principals = (PrincipalSpec("any", "*"),)
         self.conditions: tuple[ConditionEntry, ...] = compile_conditions(statement.condition, variables)
         self.context_keys = _context_keys(statement, variables)
+        self.context_key_order = tuple(sorted(self.context_keys))
 
     def action_matches(self, action: str) -> bool:
         found = any(pattern.matches(action, _no_variables) for pattern in self.actions)
@@ -113,8 +115,11 @@ class CompiledStatement:
     def action_miss(self, action: str) -> Miss:
         return Miss("action", expected=tuple(p.source for p in self.actions), actual=(action,))
 
-    def principal_match(self, caller: Caller, has_boundary: bool) -> MatchClass | Miss | None:
-        """The class naming the caller (None: the statement has no principal element), or the miss."""
+    def principal_match(
+        self, caller: Caller, has_boundary: bool, by_role: bool = False
+    ) -> MatchClass | Miss | None:
+        """The class naming the caller (None: the statement has no principal element), or the miss.
+        `by_role`: the miss reports a session caller by its role ARN (see `CompiledPolicy.plan`)."""
         if self.principals is None:
             return None
         found = best_match(self.principals, caller)
@@ -122,8 +127,11 @@ class CompiledStatement:
             excluded = found is not None and not (not self.allow and has_boundary)
             found = None if excluded else "any"
         if found is None:
+            shown = caller.principal_arn if by_role and caller.kind == "session" else caller.arn
             return Miss(
-                "principal", expected=tuple(spec.source for spec in self.principals), actual=(caller.arn,)
+                "principal",
+                expected=tuple(spec.source for spec in self.principals),
+                actual=(shown or caller.arn,),
             )
         return found
 

@@ -523,3 +523,20 @@ def test_grant_to_an_account_works_like_delegation_unverified_section_2_22() -> 
     grant = {"GranteePrincipal": f"arn:aws:iam::{A}:root", "Operations": ["Decrypt"]}
     assert checks(run(SESSION, key_policy=policy(), grants=[grant])) == [("identity", "no_allow")]
     assert decision(SESSION, key_policy=policy(), grants=[grant], identity_policies=IDENTITY) == "allow"
+
+
+def test_sessions_of_one_role_share_plans_but_session_principals_still_distinguish_section_2_16() -> None:
+    other = f"arn:aws:sts::{A}:assumed-role/App/other"
+    named = policy(allow(Principal={"AWS": SESSION}))
+    assert decision(SESSION, key_policy=named) == "allow"
+    assert decision(other, key_policy=named) == "implicit_deny"
+    by_role = run(other, key_policy=policy(allow(Principal={"AWS": f"arn:aws:iam::{A}:role/Else"})))
+    assert next(m for m in by_role.misses if m.element == "principal").actual == (ROLE,)
+
+
+def test_repeated_evaluation_gives_the_same_result() -> None:
+    arguments = {"key_policy": root_delegation(), "identity_policies": IDENTITY, "context": {"k": "v"}}
+    first = run(SESSION, **arguments)
+    assert run(SESSION, **arguments) == first
+    changed = run(SESSION, key_policy=root_delegation(), identity_policies=[policy(allow("s3:*"))])
+    assert changed.decision == "implicit_deny"

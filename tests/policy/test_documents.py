@@ -142,3 +142,10 @@ def test_policy_variables_in_resource_only_for_2012_version_section_2_15() -> No
         evaluate(doc(user, resource=key, identity_policies=[old], key_policy=root_delegation())).decision
         != "allow"
     )
+
+
+def test_result_cache_tells_true_from_one() -> None:
+    key_policy = policy(allow(Principal="*", Condition={"StringEquals": {"k": "1"}}))
+    one = evaluate(doc(SESSION, context={"k": 1}, key_policy=key_policy))
+    true = evaluate(doc(SESSION, context={"k": True}, key_policy=key_policy))
+    assert (one.decision, true.decision) == ("allow", "implicit_deny")
