@@ -25,6 +25,7 @@ from bot.approval import (
     Proposal,
     ProposalState,
     approval_refusal,
+    is_expired,
     live_policy_matches,
     stale_policy_message,
 )
@@ -139,17 +140,18 @@ class Decisions:
         # Group membership needs Slack's usergroups API, which the web process consulted on submit;
         # the worker re-checks everything else.
         members = frozenset({job.user_id}) if self._settings.approver_groups else frozenset()
+        now = self._clock()
         refusal = approval_refusal(
             proposal,
             job.user_id,
             approver_users=self._settings.approver_users,
             approver_group_members=members,
-            now=self._clock(),
+            now=now,
             action=job.action,
         )
         if refusal is not None:
             self._replies.tell_privately(place, job.user_id, refusal)
-            if proposal.state == "pending" and "expired" in refusal:
+            if job.action == "apply" and proposal.state == "pending" and is_expired(proposal, now):
                 expired = proposal.model_copy(update={"state": "expired"})
                 self._store.save_proposal(expired)
                 self._update_thread(expired, "expired", "This proposal expired; nothing was applied.")

@@ -171,6 +171,8 @@ class Worker:
                     outcome = self._answer(job)
                 else:
                     outcome = self._decisions_with_retries(job)
+            except (redis.ConnectionError, redis.TimeoutError):
+                raise  # Redis itself is away: leave the job pending, it is redelivered when Redis is back
             except Stopping:
                 log.info("stopping: handing job %s back", job.job_id)
                 self._queue.hand_back(delivery)

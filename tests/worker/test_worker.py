@@ -217,3 +217,15 @@ def test_run_stops_when_asked_and_removes_its_heartbeat(parts: dict[str, object]
     runner.join(5)
     assert not runner.is_alive()
     assert not (tmp_path / "beat").exists()
+
+
+def test_a_redis_outage_inside_a_job_leaves_it_pending_for_redelivery(parts: dict[str, object]) -> None:
+    queue: JobQueue = parts["queue"]  # type: ignore[assignment]
+    analyse: FakeAnalyse = parts["analyse"]  # type: ignore[assignment]
+    store: Store = parts["store"]  # type: ignore[assignment]
+    analyse.errors = [redis.ConnectionError("Redis went away")]
+    queue.enqueue(_job())
+    with pytest.raises(redis.ConnectionError):
+        _worker(parts).run_once()
+    assert store.dead_letters() == []
+    assert queue.pending_count() == 1
