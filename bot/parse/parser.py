@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from bot.parse import arns, grammar, services, wrappers
 from bot.parse.findings import Finding
@@ -12,44 +13,61 @@ from bot.parse.service_names import KMS_OPERATIONS, operation_service
 from bot.parse.services import Phrase
 
 # Every recogniser needs one of these words; most chat and non-KMS errors stop here, cheaply.
-_PREFILTER = re.compile(r"kms|ciphertext|encryption ?key|master key|operation|exception|fault", re.IGNORECASE)
+_PREFILTER = ("kms", "ciphertext", "encryptionkey", "encryption key", "master key", "operation", "exception",
+              "fault")  # fmt: skip
 _ALIAS = re.compile(r"(?<![\w:/-])alias/[A-Za-z0-9/_-]{1,256}")
 _KIND_RANK: dict[DenialKind, int] = {"other": 0, "unspecified": 1}
 # ARNs that say nothing about which service called KMS.
 _NOT_CUES = frozenset({"kms", "iam", "sts", "organizations"})
+# More than a Slack thread can show; past it the rest of a huge paste is not read.
+MAX_DENIALS = 100
 _IDENTITY = ("action", "principal_arn", "resource_arn", "key_id", "denial_kind", "service_context")
 
 
 def parse(text: str) -> ParseResult:
     """Pure and total: any string in, a ParseResult out (never raises on odd input)."""
-    if not _PREFILTER.search(text):
+    if not _may_matter(text):
         return ParseResult(relevant=False)
     normal = normalize(text)
-    flat = normal.replace("\n", " ")  # same offsets: units use lines, phrases may wrap across them
-    sentences = grammar.find(flat)
-    phrases = services.find(normal, flat)
     denials: list[Denial] = []
     seen: set[tuple[object, ...]] = set()
-    s_index = p_index = 0
+    # Logs repeat the same error many times: each distinct unit is read once.
+    done: dict[str, list[Denial]] = {}
     for lo, hi in wrappers.units(normal):
-        unit_sentences: list[Finding] = []
-        while s_index < len(sentences) and sentences[s_index].start < hi:
-            if sentences[s_index].start >= lo:
-                unit_sentences.append(sentences[s_index])
-            s_index += 1
-        unit_phrases: list[tuple[Finding, Phrase]] = []
-        while p_index < len(phrases) and phrases[p_index][0].start < hi:
-            if phrases[p_index][0].start >= lo:
-                unit_phrases.append(phrases[p_index])
-            p_index += 1
-        if not (unit_sentences or unit_phrases):
-            continue
-        for denial in _unit(flat[lo:hi], unit_sentences, unit_phrases):
+        unit = normal[lo:hi]
+        found = done.get(unit)
+        if found is None:
+            found = done[unit] = _read_unit(unit) if _may_matter(unit) else []
+        for denial in found:
             identity = tuple(getattr(denial, name) for name in _IDENTITY)
             if identity not in seen:
                 seen.add(identity)
                 denials.append(denial)
+        if len(denials) >= MAX_DENIALS:
+            break
     return ParseResult(relevant=bool(denials), denials=tuple(denials))
+
+
+def _may_matter(text: str) -> bool:
+    lowered = text.lower()
+    return any(word in lowered for word in _PREFILTER)
+
+
+def _read_unit(unit: str) -> list[Denial]:
+    """The denials one error unit reports; every window stays inside the unit."""
+    flat = unit.replace("\n", " ")  # same offsets: phrases and sentences may wrap across lines
+    sentences = grammar.find(flat)
+    phrases = services.find(unit, flat)
+    if not (sentences or phrases):
+        return []
+    return _unit(flat, sentences, phrases)
+
+
+class _Shared(NamedTuple):
+    """What every denial of one unit shares, computed once per unit (a unit may hold many denials)."""
+
+    message: str | None
+    alias: str | None
 
 
 def _by_rank(phrases: list[tuple[Finding, Phrase]]) -> list[Phrase]:
@@ -89,6 +107,8 @@ def _unit(text: str, sentences: list[Finding], phrases: list[tuple[Finding, Phra
     operation = context.operation
     kms_operation = operation if operation in KMS_OPERATIONS and wrapper_service in (None, "kms") else None
     findings = sentences or [_merge(phrases)]
+    alias = _ALIAS.search(text) if "alias/" in text else None
+    shared = _Shared(text.strip()[:2000] or None, alias.group() if alias else None)
     denials: list[Denial] = []
     for finding in findings:
         own_service = service
@@ -97,7 +117,7 @@ def _unit(text: str, sentences: list[Finding], phrases: list[tuple[Finding, Phra
         if own_service is None and kms_operation is not None:
             own_service = "kms"
         action = finding.action or (f"kms:{kms_operation}" if kms_operation else None)
-        denials.append(_denial(finding, action, own_service, context, unit_arns, text))
+        denials.append(_denial(finding, action, own_service, context, unit_arns, shared))
     return denials
 
 
@@ -116,7 +136,7 @@ def _denial(
     service: str | None,
     context: wrappers.Context,
     unit_arns: list[arns.Arn],
-    text: str,
+    shared: _Shared,
 ) -> Denial:
     principal = arns.split(finding.principal_arn) if finding.principal_arn else None
     resource = finding.resource_arn
@@ -127,8 +147,7 @@ def _denial(
         resource = key_arn.text if key_arn else None
     key_id = finding.key_id or (arns.key_id(key_arn) if key_arn else None)
     if key_id is None and resource is None:
-        alias = _ALIAS.search(text)
-        key_id = alias.group() if alias else None
+        key_id = shared.alias
     account = key_arn.account if key_arn and key_arn.account else (principal.account if principal else None)
     region = key_arn.region if key_arn and key_arn.region else None
     if region is None:
@@ -145,5 +164,5 @@ def _denial(
         service_context=service,
         error_code=context.error_code or finding.error_code,
         policy_arn=finding.policy_arn,
-        message=text.strip()[:2000] or None,
+        message=shared.message,
     )

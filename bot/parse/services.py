@@ -71,71 +71,85 @@ _SERVICE_CODES: dict[str, Phrase] = {
     "EncryptionKeyNotFoundException": Phrase("key_not_found_or_denied", "codecommit", 2),
     "EncryptionKeyUnavailableException": Phrase("key_state", "codecommit", 2),
 }
-_CODE = re.compile(
-    r"(?<![A-Za-z0-9_])(?P<prefix>KMS\.(?:KMS)?)?(?P<code>"
-    + "|".join(sorted((re.escape(c) for c in (*CODE_KINDS, *_SERVICE_CODES)), key=len, reverse=True))
-    + r")(?![A-Za-z0-9_])"
+_ALL_CODES: dict[str, Phrase] = {
+    **{
+        code: Phrase(kind, None, 1, needs_kms=code in _GENERIC, kms_own=True)
+        for code, kind in CODE_KINDS.items()
+    },
+    **_SERVICE_CODES,
+}
+# Candidate words, looked up in `_ALL_CODES`: one cheap scan instead of an alternation of 40 codes.
+_WORD = re.compile(
+    r"(?<![A-Za-z0-9_])(?P<prefix>KMS\.(?:KMS)?)?(?P<code>[A-Z][A-Za-z_]{5,48}(?:\.InvalidState)?)"
 )
 # What may stand just before / after a code for it to be an error rather than a word in a sentence.
-_CODE_BEFORE = re.compile(
-    r"(?:[(.\[]|(?:Code|code|Type|type|name|api error|Exception|Reason|reason|State|rror|ERROR)[\"'`]?"
-    r"\s{0,2}[:=]?\s{0,2}[\"'`]?)$"
-)
+_CODE_LEADS = ("Code", "code", "Type", "type", "name", "api error", "Exception", "Reason", "reason", "State",
+               "rror", "ERROR")  # fmt: skip
 _CODE_AFTER = re.compile(r"\s{0,2}[:)\]]|\s\(|\s{1,2}(?:KMS Message|status code)")
 _SHAPE_WINDOW = 24
+# A paste is answered in one Slack thread: past this many findings per recogniser the rest of a huge
+# paste (a whole CI log) adds nothing, and stopping keeps adversarial input cheap.
+MAX_FINDINGS = 500
 
-_MESSAGES: tuple[tuple[re.Pattern[str], Phrase], ...] = (
-    (re.compile(r"Access to KMS is not allowed"), Phrase("unspecified", "secretsmanager", 3)),
+# (needle, pattern, phrase): the needle is a literal every match contains, found with a fast substring
+# search before the pattern (if any) confirms; patterns start with a literal so the scan stays cheap.
+_MESSAGES: tuple[tuple[str, re.Pattern[str] | None, Phrase], ...] = (
+    ("Access to KMS is not allowed", None, Phrase("unspecified", "secretsmanager", 3)),
     (
+        "protected secret text",
         re.compile(r"Secrets Manager can(?:'|’|no)t (?:decrypt|encrypt) the protected secret text"),
         Phrase("unspecified", "secretsmanager", 3),
     ),
     (
-        re.compile(r"access a secret from a different AWS account if you encrypt the secret with"),
+        "access a secret from a different AWS account if you encrypt the secret with",
+        None,
         Phrase("unspecified", "secretsmanager", 3),
     ),
     (
-        re.compile(r"ciphertext refers to a (?:customer master key|CMK|KMS key|customer managed key)", re.I),
+        "iphertext refers to a ",
+        re.compile(r"iphertext refers to a (?:customer master key|CMK|KMS key|customer managed key)"),
+        Phrase("key_not_found_or_denied", None, 3, kms_own=True),
+    ),
+    (
+        "iphertext references a key that doesn",
+        None,
         Phrase("key_not_found_or_denied", None, 3),
     ),
     (
-        re.compile(
-            r"ciphertext references a key that doesn(?:'|’)t exist or that you don(?:'|’)t have access"
-        ),
-        Phrase("key_not_found_or_denied", None, 3),
-    ),
-    (
-        re.compile(r"specified KMS key does not exist or is not allowed to be used with", re.I),
+        "KMS key does not exist or is not allowed to be used with",
+        None,
         Phrase("key_not_found_or_denied", "logs", 3),
     ),
+    ("KMS Key Id could not be found", None, Phrase("key_not_found_or_denied", None, 3)),
     (
-        re.compile(r"specified KMS Key Id could not be found", re.I),
+        "does not exist, is not enabled or you do not have permissions to access it",
+        None,
         Phrase("key_not_found_or_denied", None, 3),
     ),
+    ("KMS key provided is in an incorrect state", None, Phrase("key_state", None, 3)),
     (
-        re.compile(r"does not exist, is not enabled or you do not have permissions to access it"),
-        Phrase("key_not_found_or_denied", None, 3),
-    ),
-    (re.compile(r"KMS key provided is in an incorrect state"), Phrase("key_state", None, 3)),
-    (
-        re.compile(r"volumes are encrypted with an inaccessible (?:AWS )?KMS key"),
+        "encrypted with an inaccessible ",
+        re.compile(r"encrypted with an inaccessible (?:AWS )?KMS key"),
         Phrase("key_not_found_or_denied", "ec2", 3),
     ),
-    (re.compile(r"User not authorized to perform kms:"), Phrase("unspecified", "eks", 3)),
+    ("User not authorized to perform kms:", None, Phrase("unspecified", "eks", 3)),
     (
-        re.compile(r"\bis (?:disabled|pending deletion|pending import|pending replica deletion)\b"),
+        " is ",
+        re.compile(r" is (?:disabled|pending deletion|pending import|pending replica deletion)\b"),
         Phrase("key_state", None, 3, needs_kms=True, kms_own=True),
     ),
     (
+        "' does not exist",
         re.compile(r"Key '[^'\s]{1,300}' does not exist"),
         Phrase("key_not_found_or_denied", None, 3, needs_kms=True, kms_own=True),
     ),
     (
+        " is not found",
         re.compile(r"Alias '?arn:[^'\s]{1,300}'? is not found"),
         Phrase("key_not_found_or_denied", None, 3, kms_own=True),
     ),
-    (re.compile(r"\bInvalid keyId\b"), Phrase("key_not_found_or_denied", None, 3, kms_own=True)),
-    (re.compile(r"\bnull \(Service: AWSKMS"), Phrase("unspecified", None, 2, hint="sns")),
+    ("Invalid keyId", None, Phrase("key_not_found_or_denied", None, 3, kms_own=True)),
+    ("null (Service: AWSKMS", None, Phrase("unspecified", None, 2, hint="sns")),
 )
 
 _LAMBDA = re.compile(
@@ -168,25 +182,44 @@ def _is_error_shaped(text: str, start: int, end: int) -> bool:
     if not text[line_start:start].strip(" \t-*>[]"):
         return True  # a line that starts with the code, as exception printers do
     before = text[max(0, start - _SHAPE_WINDOW) : start]
-    return bool(_CODE_BEFORE.search(before) or _CODE_AFTER.match(text, end, end + _SHAPE_WINDOW))
+    if before.endswith(("(", ".", "[")) or before.rstrip(" \"'`:=").endswith(_CODE_LEADS):
+        return True
+    return _CODE_AFTER.match(text, end, end + _SHAPE_WINDOW) is not None
 
 
 def _codes(text: str) -> list[tuple[Finding, Phrase]]:
     found: list[tuple[Finding, Phrase]] = []
-    for match in _CODE.finditer(text):
-        if not _is_error_shaped(text, match.start(), match.end()):
-            continue
+    for match in _WORD.finditer(text):
+        if len(found) >= MAX_FINDINGS:
+            break
         code = match.group("code")
+        phrase = _ALL_CODES.get(code)
+        if phrase is None or not _is_error_shaped(text, match.start(), match.end()):
+            continue
         if match.group("prefix"):
-            fallback = _SERVICE_CODES[code].kind if code in _SERVICE_CODES else "other"
-            phrase = Phrase(CODE_KINDS.get(code, fallback), None, 2)
-        elif code in _SERVICE_CODES:
-            phrase = _SERVICE_CODES[code]
-        else:
-            phrase = Phrase(CODE_KINDS[code], None, 1, needs_kms=code in _GENERIC, kms_own=True)
+            phrase = Phrase(phrase.kind if code in _SERVICE_CODES else CODE_KINDS.get(code, "other"), None, 2)
         finding = Finding(match.start(), match.end(), phrase.kind, service_context=phrase.service)
         finding.error_code = match.group()
         found.append((finding, phrase))
+    return found
+
+
+def _messages(text: str) -> list[tuple[Finding, Phrase]]:
+    found: list[tuple[Finding, Phrase]] = []
+    for needle, pattern, phrase in _MESSAGES:
+        if needle not in text:
+            continue
+        if pattern is None:
+            at = text.find(needle)
+            while at >= 0 and len(found) < MAX_FINDINGS:
+                found.append(
+                    (Finding(at, at + len(needle), phrase.kind, service_context=phrase.service), phrase)
+                )
+                at = text.find(needle, at + len(needle))
+            continue
+        for match, _ in zip(pattern.finditer(text), range(MAX_FINDINGS), strict=False):
+            finding = Finding(match.start(), match.end(), phrase.kind, service_context=phrase.service)
+            found.append((finding, phrase))
     return found
 
 
@@ -195,15 +228,11 @@ def find(text: str, flat: str) -> list[tuple[Finding, Phrase]]:
 
     `flat` is `text` with its line breaks turned into spaces (same offsets): messages may wrap, codes don't.
     """
-    found = _codes(text)
-    text = flat
-    for pattern, phrase in _MESSAGES:
-        for match in pattern.finditer(text):
-            finding = Finding(match.start(), match.end(), phrase.kind, service_context=phrase.service)
-            found.append((finding, phrase))
-    for match in _LAMBDA.finditer(text):
-        kind = _lambda_kind(text[match.end() : match.end() + _LAMBDA_WINDOW])
-        finding = Finding(match.start(), match.end(), kind, service_context="lambda")
-        found.append((finding, Phrase(kind, "lambda", 4)))
+    found = _codes(text) + _messages(flat)
+    if "Lambda was unable to" in flat:
+        for match in _LAMBDA.finditer(flat):
+            kind = _lambda_kind(flat[match.end() : match.end() + _LAMBDA_WINDOW])
+            finding = Finding(match.start(), match.end(), kind, service_context="lambda")
+            found.append((finding, Phrase(kind, "lambda", 4)))
     found.sort(key=lambda pair: pair[0].start)
     return found

@@ -17,14 +17,13 @@ from bot.parse.service_names import service_prefix
 # diagnostic or CloudTrail record. Units are whole lines, so an exception class printed before the SDK's
 # message on the same line (`KMSAccessDeniedException: An error occurred (…)`) stays with it.
 _BLANK = re.compile(r"\n[ \t]*\n")
-_STARTS = re.compile(
-    r"An error occurr?ed \(|A client error \(|^Error: |\{\s{0,8}\"eventVersion\"",
-    re.IGNORECASE | re.MULTILINE,
-)
+_STARTS = ("rror occur", "rror Occur", "A client error (", "Error: ", '"eventVersion"')
 _BOTO = re.compile(
-    r"(?:An error occurr?ed|A client error) \((?P<code>[^()\s]{1,120})\)(?: occurr?ed)? when calling the "
-    r"(?P<op>[A-Za-z0-9]{1,80}) operation",
-    re.IGNORECASE,
+    r"rror [Oo]ccurr?ed \((?P<code>[^()\s]{1,120})\) when calling the (?P<op>[A-Za-z0-9]{1,80}) operation"
+)
+_BOTO_OLD = re.compile(
+    r"A client error \((?P<code>[^()\s]{1,120})\) occurred when calling the "
+    r"(?P<op>[A-Za-z0-9]{1,80}) operation"
 )
 _GO_V2 = re.compile(
     r"operation\s{1,4}error (?P<svc>[A-Za-z0-9][A-Za-z0-9 .-]{0,40}?): (?P<op>[A-Za-z0-9]{1,80}),"
@@ -54,7 +53,7 @@ _TERRAFORM = re.compile(
 )
 
 
-_S3_IDS = re.compile(r"host id:|HostId|S3 Extended Request ID|Extended Request ID", re.IGNORECASE)
+_S3_IDS = ("host id:", "HostId", "Host Id", "Host ID", "Extended Request ID", "extended request id")
 
 
 @dataclass
@@ -73,7 +72,13 @@ def units(text: str) -> list[tuple[int, int]]:
     """Spans of the error units in `text`, in order, covering it entirely."""
     cuts = {0, len(text)}
     cuts.update(match.end() for match in _BLANK.finditer(text))
-    cuts.update(text.rfind("\n", 0, match.start()) + 1 for match in _STARTS.finditer(text))
+    for needle in _STARTS:
+        at = text.find(needle)
+        while at >= 0:
+            line_start = text.rfind("\n", 0, at) + 1
+            if needle != "Error: " or not text[line_start:at].strip():
+                cuts.add(line_start)
+            at = text.find(needle, at + len(needle))
     ordered = sorted(cuts)
     return [(lo, hi) for lo, hi in itertools.pairwise(ordered) if hi > lo]
 
@@ -85,21 +90,23 @@ def _first(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
 def read(text: str) -> Context:
     """The context the wrappers in one unit give; outermost wrapper first."""
     context = Context()
-    terraform = _first(_TERRAFORM, text)
+    terraform = _first(_TERRAFORM, text) if "Error: " in text else None
     if terraform is not None:
         context.service = service_prefix(terraform.group("noun"), loose=True)
-    boto = _first(_BOTO, text)
+    boto = None
+    if " operation" in text:
+        boto = _first(_BOTO, text) or (_first(_BOTO_OLD, text) if "A client error (" in text else None)
     if boto is not None:
         context.operation = boto.group("op")
         context.error_code = boto.group("code")
-    go = _first(_GO_V2, text)
+    go = _first(_GO_V2, text) if "operation" in text else None
     if go is not None:
         context.service = context.service or service_prefix(go.group("svc"))
         context.operation = context.operation or go.group("op")
         code = _GO_V2_CODE.search(text, go.end())
         if code is not None and context.error_code is None:
             context.error_code = code.group("code")
-    javas = list(_JAVA.finditer(text))
+    javas = list(_JAVA.finditer(text)) if "(Service: " in text else []
     if javas:
         # Java appends the outer exception's suffix after the inner one: the last names the outermost.
         outer = [m for m in javas if service_prefix(m.group("svc")) not in (None, "kms")]
@@ -107,23 +114,23 @@ def read(text: str) -> Context:
         context.inner_kms_only = context.service is None and not outer
         context.service = context.service or service_prefix(chosen.group("svc"))
         context.error_code = context.error_code or chosen.group("code")
-    for pattern in (_JAVA_PKG, _DOTNET):
-        package = _first(pattern, text)
+    for needle, pattern in ((".model.", _JAVA_PKG), (".Model.", _DOTNET)):
+        package = _first(pattern, text) if needle in text else None
         if package is not None:
             context.inner_kms_only = context.inner_kms_only and service_prefix(package.group("svc")) is None
             context.service = context.service or service_prefix(package.group("svc"))
             context.error_code = context.error_code or package.group("code")
-    client = _first(_JS_CLIENT, text)
+    client = _first(_JS_CLIENT, text) if "@aws-sdk/client-" in text else None
     if client is not None:
         context.service = context.service or service_prefix(client.group("svc"))
     _read_cloudtrail(text, context)
-    if context.service is None and _S3_IDS.search(text):
+    if context.service is None and any(needle in text for needle in _S3_IDS):
         context.service = "s3"  # only S3 answers with a host id / extended request id
     return context
 
 
 def _read_cloudtrail(text: str, context: Context) -> None:
-    source = _first(_TRAIL_SOURCE, text)
+    source = _first(_TRAIL_SOURCE, text) if "eventSource" in text else None
     if source is None:
         return
     invoked = _first(_INVOKED_BY, text)
