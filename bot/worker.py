@@ -4,13 +4,12 @@ One job at a time per process (run more processes to scale). While a job runs, a
 keeps it claimed (see `bot.queue`), touches the liveness file and a Redis key. SIGTERM lets the
 current job finish; a job waiting to retry is handed back instead.
 
-The reply is idempotent: the worker posts an "analysing" placeholder first and records its ts in
-Redis before doing any AWS work, so a job that runs twice updates that one message.
+Analysis jobs are answered by `bot.answer` (idempotent replies), decisions carried out by
+`bot.apply` (applied at most once); this module is the loop, the retries and the dead letters.
 """
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import os
 import signal
@@ -18,35 +17,27 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import redis
 
 from bot import metrics
+from bot.answer import Analyse, Answers
 from bot.apply import Decisions, KeyPolicies
-from bot.approval import NotProposable, proposable_fix, proposal_from_fix
-from bot.diagnosis.models import Diagnosis
-from bot.jobs import AnalyseJob, DecisionJob, JobEnvelope, SlackPlace
+from bot.jobs import AnalyseJob, DecisionJob, JobEnvelope
 from bot.logs import bind_request_id
-from bot.ports import ThreadReplies, ThreadView
+from bot.ports import ThreadReplies
 from bot.queue import Delivery, JobQueue
 from bot.retry import Stopping, call_with_retries
 from bot.settings import Settings
-from bot.store import AnalysisRecord, DeadLetter, Store, utc_now
+from bot.store import DeadLetter, Store, utc_now
 from bot.worker_config import WorkerConfig
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-class Analyse(Protocol):
-    def __call__(
-        self, text: str, settings: Settings, *, request_id: str, sessions: Any = None
-    ) -> list[Diagnosis]: ...
 
 
 def _reason(problem: BaseException) -> str:
@@ -79,11 +70,20 @@ class Worker:
         self._clock = clock
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
         self._decisions = Decisions(store, replies, key_policies, settings, clock=clock)
+        self._answers = Answers(
+            store,
+            replies,
+            settings,
+            analyse=analyse,
+            sessions=sessions,
+            clock=clock,
+            retrying=self._retrying,
+            pause=self._test_pause if config.test_pause_seconds else None,
+        )
         self.stop = threading.Event()
         self._current: Delivery | None = None
         self._current_since = 0.0
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="placeholder")
 
     # The loop -----------------------------------------------------------------------------------
 
@@ -104,7 +104,7 @@ class Worker:
             beat.join(timeout=5)
             # A stopped worker is not alive: a restarted container must not pass readiness on our file.
             Path(self._config.heartbeat_file).unlink(missing_ok=True)
-            self._pool.shutdown(wait=True)
+            self._answers.close()
         log.info("worker %s stopped", self.consumer)
 
     def run_once(self, *, block_ms: int = 0) -> bool:
@@ -168,7 +168,7 @@ class Worker:
                 return
             try:
                 if isinstance(job, AnalyseJob):
-                    outcome = self._answer(job)
+                    outcome = self._answers.handle(job)
                 else:
                     outcome = self._decisions_with_retries(job)
             except (redis.ConnectionError, redis.TimeoutError):
@@ -186,6 +186,9 @@ class Worker:
             metrics.count_job(job.kind, "done")
             log.info("job %s done: %s", job.job_id, outcome)
 
+    def _test_pause(self) -> None:
+        self.stop.wait(self._config.test_pause_seconds)
+
     def _retrying(self, action: Callable[[], T]) -> T:
         def note(problem: BaseException, attempt: int) -> None:
             log.warning("transient error (attempt %d): %s", attempt, _reason(problem))
@@ -198,85 +201,6 @@ class Worker:
             stop=self.stop,
             on_retry=note,
         )
-
-    def _answer(self, job: AnalyseJob) -> str:
-        analysis_id = job.job_id
-        record = self._store.get_analysis(analysis_id)
-        if record is not None and record.view.state != "analysing":
-            return "duplicate"  # answered already; the acknowledgement was what got lost
-        started = time.monotonic()
-        # The placeholder goes out while the analysis runs: one Slack round trip less before the answer.
-        placeholder = self._pool.submit(
-            contextvars.copy_context().run, self._message_ts, analysis_id, job.place
-        )
-        try:
-            if self._config.test_pause_seconds:
-                placeholder.result()
-                self.stop.wait(self._config.test_pause_seconds)
-            diagnoses = self._retrying(
-                lambda: self._analyse(
-                    job.text, self._settings, request_id=job.request_id, sessions=self._sessions
-                )
-            )
-        except BaseException:
-            wait([placeholder])  # its ts must be recorded before the failure is told in the thread
-            raise
-        ts = placeholder.result()
-        analysed = time.monotonic()
-        proposal_ids = self._propose(analysis_id, job.place, ts, diagnoses)
-        view = ThreadView(
-            analysis_id=analysis_id, state="answered", diagnoses=tuple(diagnoses), proposal_ids=proposal_ids
-        )
-        self._retrying(lambda: self._replies.show(job.place, view, ts))
-        self._store.save_analysis(analysis_id, AnalysisRecord(place=job.place, view=view))
-        elapsed = time.monotonic() - started
-        log.info(
-            "answered %s in %.0f ms (analysis %.0f ms)",
-            analysis_id,
-            elapsed * 1000,
-            (analysed - started) * 1000,
-        )
-        for diagnosis in diagnoses:
-            metrics.observe_analysis(diagnosis.cause.code, "answered", elapsed, diagnosis.aws_calls)
-        if not diagnoses:
-            metrics.observe_analysis(None, "nothing_found", elapsed, 0)
-        return "answered"
-
-    def _message_ts(self, analysis_id: str, place: SlackPlace) -> str:
-        ts = self._store.get_message_ts(analysis_id)
-        if ts is None:
-            placeholder = ThreadView(analysis_id=analysis_id, state="analysing")
-            ts = self._retrying(lambda: self._replies.show(place, placeholder, None))
-            self._store.set_message_ts(analysis_id, ts)
-        return ts
-
-    def _propose(
-        self, analysis_id: str, place: SlackPlace, ts: str, diagnoses: list[Diagnosis]
-    ) -> tuple[str | None, ...]:
-        # A slash-command answer starts its own thread: the proposal points at our message.
-        thread = place.model_copy(update={"thread_ts": place.thread_ts or place.message_ts or ts})
-        ids: list[str | None] = []
-        for index, diagnosis in enumerate(diagnoses):
-            fix = proposable_fix(diagnosis)
-            if fix is None:
-                ids.append(None)
-                continue
-            try:
-                proposal = proposal_from_fix(
-                    fix,
-                    analysis_id=analysis_id,
-                    diagnosis_index=index,
-                    place=thread,
-                    now=self._clock(),
-                    ttl_seconds=self._settings.proposal_ttl_seconds,
-                )
-            except NotProposable as problem:
-                log.warning("no proposal for diagnosis %d: %s", index, problem)
-                ids.append(None)
-                continue
-            self._store.save_proposal(proposal, only_if_new=True)
-            ids.append(proposal.proposal_id)
-        return tuple(ids)
 
     def _decisions_with_retries(self, job: DecisionJob) -> str:
         outcome = self._retrying(lambda: self._decisions.handle(job))
@@ -304,16 +228,9 @@ class Worker:
 
     def _tell_failure(self, job: AnalyseJob | DecisionJob, reason: str) -> None:
         if isinstance(job, AnalyseJob):
-            view = ThreadView(
-                analysis_id=job.job_id, state="failed", status_line=f"The analysis failed: {reason}"
-            )
-            ts = self._store.get_message_ts(job.job_id)
-            new_ts = self._replies.show(job.place, view, ts)
-            if ts is None:
-                self._store.set_message_ts(job.job_id, new_ts)
-            self._store.save_analysis(job.job_id, AnalysisRecord(place=job.place, view=view))
-            return
-        self._decisions.report_failure(job, reason)
+            self._answers.report_failure(job, reason)
+        else:
+            self._decisions.report_failure(job, reason)
 
 
 def install_signal_handlers(worker: Worker) -> None:
