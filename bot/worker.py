@@ -30,7 +30,7 @@ from bot.apply import Decisions, KeyPolicies
 from bot.jobs import AnalyseJob, DecisionJob, JobEnvelope
 from bot.logs import bind_request_id
 from bot.ports import ThreadReplies
-from bot.queue import Delivery, JobQueue
+from bot.queue import Delivery, JobQueue, QueueUnavailable
 from bot.retry import Stopping, call_with_retries
 from bot.settings import Settings
 from bot.store import DeadLetter, Store, utc_now
@@ -96,7 +96,7 @@ class Worker:
             while not self.stop.is_set():
                 try:
                     self.run_once(block_ms=1000)
-                except redis.RedisError as problem:
+                except (redis.RedisError, QueueUnavailable) as problem:
                     log.warning("Redis unavailable (%s); retrying in 1 s", problem)
                     self.stop.wait(1.0)
         finally:
@@ -171,7 +171,7 @@ class Worker:
                     outcome = self._answers.handle(job)
                 else:
                     outcome = self._decisions_with_retries(job)
-            except (redis.ConnectionError, redis.TimeoutError):
+            except (redis.ConnectionError, redis.TimeoutError, QueueUnavailable):
                 raise  # Redis itself is away: leave the job pending, it is redelivered when Redis is back
             except Stopping:
                 log.info("stopping: handing job %s back", job.job_id)
