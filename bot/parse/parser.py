@@ -126,8 +126,9 @@ def _merge(phrases: list[tuple[Finding, Phrase]]) -> Finding:
     key-state message says more than a bare access-denied code), then the most specific phrase."""
     best = max(phrases, key=lambda fp: (_KIND_RANK.get(fp[1].kind, 2), fp[1].rank))[0]
     codes = [f.error_code for f, _ in phrases if f.error_code]
+    action = next((f.action for f, _ in phrases if f.action), None)
     start, end = phrases[0][0].start, phrases[-1][0].end
-    return Finding(start, end, best.denial_kind, error_code=codes[0] if codes else None)
+    return Finding(start, end, best.denial_kind, action=action, error_code=codes[0] if codes else None)
 
 
 def _denial(

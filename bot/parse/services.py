@@ -63,7 +63,14 @@ _SERVICE_CODES: dict[str, Phrase] = {
     "InvalidKMSResourceException": Phrase("unspecified", "firehose", 2),
     "KMS_ACCESS_DENIED": Phrase("unspecified", "firehose", 2),
     "DISABLED_KMS_KEY": Phrase("key_state", "firehose", 2),
-    "KMS_KEY_NOT_FOUND": Phrase("key_not_found_or_denied", "firehose", 2),
+    "KMS_KEY_NOT_FOUND": Phrase("key_not_found_or_denied", None, 2),
+    "KMS_KEY_DISABLED": Phrase("key_state", "eks", 2),
+    "KMS_GRANT_REVOKED": Phrase("unspecified", "eks", 2),
+    "InsufficientEncryptionPolicyException": Phrase("unspecified", "cloudtrail", 2),
+    "KmsKeyNotFoundException": Phrase("key_not_found_or_denied", None, 2),
+    "KmsKeyDisabledException": Phrase("key_state", None, 2),
+    "KmsAccessDeniedException": Phrase("unspecified", None, 2),
+    "KmsInvalidStateException": Phrase("key_state", None, 2),
     "INVALID_KMS_KEY": Phrase("other", "firehose", 2),
     "CREATE_KMS_GRANT_FAILED": Phrase("unspecified", "firehose", 2),
     "EncryptionKeyAccessDeniedException": Phrase("unspecified", "codecommit", 2),
@@ -127,6 +134,14 @@ _MESSAGES: tuple[tuple[str, re.Pattern[str] | None, Phrase], ...] = (
         Phrase("key_not_found_or_denied", None, 3),
     ),
     ("KMS key provided is in an incorrect state", None, Phrase("key_state", None, 3)),
+    ("specified KMS key isn't enabled", None, Phrase("key_state", None, 3)),
+    ("specified KMS key is not enabled", None, Phrase("key_state", None, 3)),
+    ("specified CMK is not enabled", None, Phrase("key_state", None, 3)),
+    (
+        "You are not authorized to perform this operation",
+        re.compile(r"API: (?P<action>kms:[A-Za-z]{2,80}) You are not authorized to perform this operation"),
+        Phrase("unspecified", None, 3, kms_own=True),
+    ),
     (
         "encrypted with an inaccessible ",
         re.compile(r"encrypted with an inaccessible (?:AWS )?KMS key"),
@@ -150,6 +165,7 @@ _MESSAGES: tuple[tuple[str, re.Pattern[str] | None, Phrase], ...] = (
     ),
     ("Invalid keyId", None, Phrase("key_not_found_or_denied", None, 3, kms_own=True)),
     ("null (Service: AWSKMS", None, Phrase("unspecified", None, 2, hint="sns")),
+    ("KMS key access denied error", None, Phrase("unspecified", None, 2, hint="dynamodb")),
 )
 
 _LAMBDA = re.compile(
@@ -219,6 +235,7 @@ def _messages(text: str) -> list[tuple[Finding, Phrase]]:
             continue
         for match, _ in zip(pattern.finditer(text), range(MAX_FINDINGS), strict=False):
             finding = Finding(match.start(), match.end(), phrase.kind, service_context=phrase.service)
+            finding.action = match.groupdict().get("action")
             found.append((finding, phrase))
     return found
 

@@ -11,7 +11,7 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from bot.parse.service_names import service_prefix
+from bot.parse.service_names import operation_service, service_prefix
 
 # Where a new error begins: a blank line, or a line that starts a new SDK/CLI error, Terraform
 # diagnostic or CloudTrail record. Units are whole lines, so an exception class printed before the SDK's
@@ -99,6 +99,9 @@ def read(text: str) -> Context:
     if boto is not None:
         context.operation = boto.group("op")
         context.error_code = boto.group("code")
+        # The SDK's own call is the outermost wrapper: an inner Java trace (`…kms.model…`) names KMS,
+        # which the service called on the caller's behalf.
+        context.service = context.service or operation_service(context.operation)
     go = _first(_GO_V2, text) if "operation" in text else None
     if go is not None:
         context.service = context.service or service_prefix(go.group("svc"))
