@@ -78,6 +78,7 @@ class JobQueue:
         self._max_length = max_stream_length
         self._enqueue_once = client.register_script(_ENQUEUE_ONCE)
         self._group_ready = False
+        self._claim_cursor = "0-0"
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> JobQueue:
@@ -133,10 +134,15 @@ class JobQueue:
 
     def _receive(self, consumer: str, block_ms: int) -> Delivery | None:
         self.ensure_group()
+        # XAUTOCLAIM scans only a few pending entries per call: walk the pending list with a cursor, so
+        # an idle job behind many busy ones is still found within a few polls.
         reply = cast(
             list[Any],
-            self._redis.xautoclaim(self.stream, GROUP, consumer, self.redeliver_idle_ms, "0-0", count=1),
+            self._redis.xautoclaim(
+                self.stream, GROUP, consumer, self.redeliver_idle_ms, self._claim_cursor, count=1
+            ),
         )
+        self._claim_cursor = _text(reply[0]) if reply else "0-0"
         entries = reply[1] if len(reply) > 1 else []
         if entries:
             log.info("reclaimed job %s idle over %d ms", _text(entries[0][0]), self.redeliver_idle_ms)

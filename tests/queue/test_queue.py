@@ -115,3 +115,25 @@ def test_metrics_probe_counts_waiting_and_in_flight(redis_client: redis.Redis, p
     assert queue.receive("w", block_ms=10) is not None
     state = queue.metrics_probe()()
     assert (state.depth, state.in_flight) == (1, 1)
+
+
+def test_an_idle_job_behind_many_busy_ones_is_still_reclaimed(redis_client: redis.Redis, prefix: str) -> None:
+    queue = JobQueue(redis_client, prefix=prefix, redeliver_idle_ms=300)
+    busy = []
+    for index in range(30):
+        queue.enqueue(_job(f"busy{index}"))
+        delivery = queue.receive(f"busy-worker-{index}", block_ms=10)
+        assert delivery is not None
+        busy.append(delivery)
+    queue.enqueue(_job("dead"))
+    assert queue.receive("dead-worker", block_ms=10) is not None
+    time.sleep(0.35)
+    # The busy workers keep touching their jobs; only the dead worker's job (last in line) is idle.
+    for index, delivery in enumerate(busy):
+        queue.touch(delivery, f"busy-worker-{index}")
+    rescued = None
+    for _ in range(10):
+        rescued = queue.receive("rescuer", block_ms=10)
+        if rescued is not None:
+            break
+    assert rescued is not None and rescued.job.job_id == "dead"
