@@ -130,6 +130,7 @@ class JobQueue:
                 raise
             # The stream was deleted under us (a flushed database): recreate the group next time.
             self._group_ready = False
+            self._claim_cursor = "0-0"
             return None
 
     def _receive(self, consumer: str, block_ms: int) -> Delivery | None:
