@@ -51,6 +51,7 @@ def _adversarial(size: int = 1_000_000) -> dict[str, str]:
         "escapes": ('\\\\\\"' * (size // 4))[:size],
         "box lines": ("│ " + "x" * 78 + "\n") * (size // 81),
         "code-like words": ("KMS.AccessDeniedException " * (size // 26))[:size],
+        "open placeholders": (("arn:aws:kms:<" + "x" * 39 + " ") * (size // 53))[:size],
     }
 
 

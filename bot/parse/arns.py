@@ -6,11 +6,14 @@ import re
 from typing import NamedTuple
 
 # An ARN runs until whitespace, a quote, a comma, a pipe or a backslash (a leftover escape). Brackets
-# stay inside because redactions use them (`<account-id>`, `{account}`, `[REDACTED]`); unbalanced
-# closing ones are trimmed afterwards.
-ARN_RE = re.compile(r"arn:[^\s\"'`,|\\]{1,2048}")
+# stay inside because redactions use them (`<account-id>`, `{account}`, `[REDACTED]`), and a short
+# `<…>` placeholder may even hold spaces (`<account id>`); unbalanced closing brackets are trimmed
+# afterwards. The two alternatives never start with the same character, so matching stays linear.
+TOKEN = r"(?:<[^<>\n]{0,40}>|[^\s\"'`,|\\<]){1,2048}"
+ARN_RE = re.compile(r"arn:" + TOKEN)
 _TRAILING = ".,;:!?)]}>"
 _PAIRS = {")": "(", "]": "[", "}": "{", ">": "<"}
+_HTML_TAIL = re.compile(r"(?:</?(?:br|code|pre|p|b|i|em|strong|span|div|tt|kbd|samp|td|li) ?/?>)+$")
 
 
 class Arn(NamedTuple):
@@ -22,7 +25,9 @@ class Arn(NamedTuple):
 
 
 def clean(token: str) -> str:
-    """Trim sentence punctuation and unbalanced closing brackets from the end of a pasted token."""
+    """Trim sentence punctuation, unbalanced closing brackets and HTML tags from the end of a pasted token."""
+    if token.endswith(">") and ("</" in token or "<br" in token):
+        token = _HTML_TAIL.sub("", token)
     while token and token[-1] in _TRAILING:
         last = token[-1]
         opener = _PAIRS.get(last)

@@ -24,7 +24,7 @@ _LOOKAHEAD = 700
 _ACTION = re.compile(
     r":?\s{0,4}[\"'`]?(?P<action>[A-Za-z0-9_-]{1,64}:[A-Za-z0-9_*-]{1,128})[\"'`]?"
     r"(?:\s{1,4}on\s{1,4}(?:"
-    r"resource:?\s{0,4}[\"'`]?(?P<resource><[^<>]{1,80}>[^\s\"'`]{0,2048}|[^\s\"'`]{1,2048})"
+    r"resource:?\s{0,4}[\"'`]?(?P<resource>(?:<[^<>\n]{0,80}>|[^\s\"'`<]){1,2048})"
     r"|(?P<this>this\s{1,4}resource)"
     r"|(?P<ciphertext>the\s{1,4}resource\s{1,4}associated\s{1,4}with\s{1,4}this\s{1,4}ciphertext)"
     r"))?"
@@ -42,6 +42,7 @@ _REASON = re.compile(
     r"|(?P<explicit>with\s{1,4}an\s{1,4}explicit\s{1,4}deny)\s{1,4}in\s{1,4}(?:an?\s{1,4}|the\s{1,4})?"
     + _POLICY.replace("?P<layer>", "?P<xlayer>"),
 )
+_PLACEHOLDER = re.compile(r"<[^<>\n]{0,80}>")
 _POLICY_ARN = re.compile(r"\s{0,4}:\s{0,4}[\"'`]?(?P<arn>arn:[^\s\"'`,|\\]{1,2048})")
 
 _LAYERS: dict[str, str] = {
@@ -109,8 +110,8 @@ def _principal(before: str) -> tuple[str | None, int]:
     if rest.endswith(" is") or rest == "is":
         rest = rest[:-2].rstrip()
     rest = rest.strip("\"'`")
-    placeholder = rest.startswith("<") and rest.endswith(">") and len(rest) <= 80
-    if not rest or ((" " in rest or "\n" in rest or "\t" in rest) and not placeholder):
+    bare = _PLACEHOLDER.sub("", rest) if "<" in rest else rest  # `<arn here>`, `<account id>` hold spaces
+    if not rest or " " in bare or "\n" in bare or "\t" in bare:
         return None, -1
     return arns.clean(rest), at
 
