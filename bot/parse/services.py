@@ -195,8 +195,10 @@ def _lambda_kind(window: str) -> DenialKind:
 
 def _is_error_shaped(text: str, start: int, end: int) -> bool:
     line_start = text.rfind("\n", 0, start) + 1
-    if not text[line_start:start].strip(" \t-*>[]"):
-        return True  # a line that starts with the code, as exception printers do
+    line_end = text.find("\n", end)
+    rest_of_line = text[end : line_end if line_end >= 0 else len(text)]
+    if not text[line_start:start].strip(" \t-*>[]") and not rest_of_line.strip():
+        return True  # the code alone on its line, as some log formats print it
     before = text[max(0, start - _SHAPE_WINDOW) : start]
     if before.endswith(("(", ".", "[")) or before.rstrip(" \"'`:=").endswith(_CODE_LEADS):
         return True
