@@ -21,18 +21,23 @@ lint: $(BIN)/kms-why
 unit: $(BIN)/kms-why
 	$(BIN)/pytest -q -p no:cacheprovider
 
-test: lint unit
+# The chart tests in tests/deploy need the tools that .ci/deploy-checks installs, so it runs first.
+test: lint deploy-lint unit
 
 bench: $(BIN)/kms-why
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/parse.py
+	$(BIN)/python benchmarks/web_ack.py
+	$(BIN)/python benchmarks/pipeline.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache
 
 # Image, chart and IAM templates: hadolint, helm lint/template, kubernetes-validate, checkov, cfn-lint,
 # then the pytest assertions on the rendered chart (tools install themselves into .ci/tools/).
-.PHONY: deploy-check
-deploy-check: $(BIN)/kms-why
+.PHONY: deploy-check deploy-lint
+deploy-lint: $(BIN)/kms-why
 	.ci/deploy-checks
+
+deploy-check: deploy-lint
 	$(BIN)/pytest -q -p no:cacheprovider tests/deploy

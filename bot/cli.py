@@ -144,7 +144,7 @@ def main() -> NoReturn:
         sys.exit(2)
     except BrokenPipeError:
         sys.exit(0)
-    except Exception as problem:  # noqa: BLE001 - the last line of defence: one line, not a traceback
+    except Exception as problem:  # the last line of defence: one line, never a traceback
         logging.getLogger("kms-why").debug("unexpected error", exc_info=True)
         print(f"kms-why: internal error: {type(problem).__name__}: {problem}", file=sys.stderr)
         sys.exit(1)
