@@ -29,6 +29,8 @@ def clean(token: str) -> str:
     if token.endswith(">") and ("</" in token or "<br" in token):
         token = _HTML_TAIL.sub("", token)
     while token and token[-1] in _TRAILING:
+        if token.endswith(".."):
+            break  # an ellipsis is a redaction (`assumed-role/app/...`), kept verbatim
         last = token[-1]
         opener = _PAIRS.get(last)
         if opener is not None and token.count(opener) >= token.count(last):

@@ -24,7 +24,8 @@ _LOOKAHEAD = 700
 _ACTION = re.compile(
     r":?\s{0,4}[\"'`]?(?P<action>[A-Za-z0-9_-]{1,64}:[A-Za-z0-9_*-]{1,128})[\"'`]?"
     r"(?:\s{1,4}on\s{1,4}(?:"
-    r"resource:?\s{0,4}[\"'`]?(?P<resource>(?:<[^<>\n]{0,80}>|[^\s\"'`<]){1,2048})"
+    # Without its colon, `on resource` must be followed by an ARN: otherwise it ends a truncated sentence.
+    r"resource(?::\s{0,4}[\"'`]?|\s{1,4}[\"'`]?(?=arn:))(?P<resource>(?:<[^<>\n]{0,80}>|[^\s\"'`<]){1,2048})"
     r"|(?P<this>this\s{1,4}resource)"
     r"|(?P<ciphertext>the\s{1,4}resource\s{1,4}associated\s{1,4}with\s{1,4}this\s{1,4}ciphertext)"
     r"))?"

@@ -103,7 +103,10 @@ def _unit(text: str, sentences: list[Finding], phrases: list[tuple[Finding, Phra
     if not sentences and not phrases:
         return []
     service = _service(phrases, wrapper_service, context, unit_arns)
-    kms_own = any(p.kms_own for _, p in phrases)
+    # A service's own KMS code (`KMSAccessDeniedException`, `KMS.NotFoundException`) says another service
+    # relayed KMS's answer, even when it does not say which.
+    relayed = any(p.rank == 2 and not p.service and not p.hint for _, p in phrases)
+    kms_own = any(p.kms_own for _, p in phrases) and not relayed
     operation = context.operation
     kms_operation = operation if operation in KMS_OPERATIONS and wrapper_service in (None, "kms") else None
     findings = sentences or [_merge(phrases)]
@@ -112,7 +115,8 @@ def _unit(text: str, sentences: list[Finding], phrases: list[tuple[Finding, Phra
     denials: list[Denial] = []
     for finding in findings:
         own_service = service
-        if own_service is None and (finding.sentence or kms_own) and context.error_code != "AccessDenied":
+        answered_by_kms = (finding.sentence and not relayed) or kms_own
+        if own_service is None and answered_by_kms and context.error_code != "AccessDenied":
             own_service = "kms"  # KMS's own sentence or message, and no other service around it
         if own_service is None and kms_operation is not None:
             own_service = "kms"
