@@ -34,6 +34,8 @@ _JAVA = re.compile(
     r"(?:[;,] ?Error Code: (?P<code>[^;,()\s]{1,120}))?"
 )
 _JS_CLIENT = re.compile(r"@aws-sdk/client-(?P<svc>[a-z0-9-]{1,40})")
+_RUBY = re.compile(r"Aws::(?P<svc>[A-Za-z0-9]{1,40})::Errors::(?P<code>[A-Za-z0-9]{1,120})")
+_PHP = re.compile(r"Error executing \"(?P<op>[A-Za-z0-9]{1,80})\" on \"https://(?P<svc>[a-z0-9-]{1,40})[.]")
 _DOTNET = re.compile(r"Amazon\.(?P<svc>[A-Za-z0-9]{1,60})\.Model\.(?P<code>[A-Za-z0-9]{1,120})")
 _JAVA_PKG = re.compile(
     r"(?:com\.amazonaws\.services|software\.amazon\.awssdk\.services)\.(?P<svc>[a-z0-9]{1,40})\.model\."
@@ -123,6 +125,14 @@ def read(text: str) -> Context:
             context.inner_kms_only = context.inner_kms_only and service_prefix(package.group("svc")) is None
             context.service = context.service or service_prefix(package.group("svc"))
             context.error_code = context.error_code or package.group("code")
+    ruby = _first(_RUBY, text) if "::Errors::" in text else None
+    if ruby is not None:
+        context.service = context.service or service_prefix(ruby.group("svc"))
+        context.error_code = context.error_code or ruby.group("code")
+    php = _first(_PHP, text) if "Error executing" in text else None
+    if php is not None:
+        context.service = context.service or service_prefix(php.group("svc"))
+        context.operation = context.operation or php.group("op")
     client = _first(_JS_CLIENT, text) if "@aws-sdk/client-" in text else None
     if client is not None:
         context.service = context.service or service_prefix(client.group("svc"))
