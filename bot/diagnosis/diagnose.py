@@ -81,10 +81,7 @@ def diagnose(denial: Denial, snapshot: Snapshot, *, evaluate: Evaluator | None =
     locks = build_locks(built, snapshot, result)
     finding = look or before_engine(denial, snapshot, built) or classify(denial, snapshot, built, result)
     if look is not None:
-        state = (snapshot.key.state if snapshot.key else None) or denial.error_code or "unusable"
-        locks.append(
-            Lock(layer="key_state", allows=False, policy=built.key_arn, explain=f"key state: {state}")
-        )
+        locks.append(_key_state_lock(denial, snapshot, built))
     if finding.code.startswith("aws_managed_key"):
         locks = [
             Lock(
@@ -160,10 +157,7 @@ def _unweighed(
         Lock(layer="key_policy", allows=None, policy=built.key_arn, explain=reason),
     ]
     if look is not None:
-        state = (snapshot.key.state if snapshot.key else None) or denial.error_code or "unusable"
-        locks.append(
-            Lock(layer="key_state", allows=False, policy=built.key_arn, explain=f"key state: {state}")
-        )
+        locks.append(_key_state_lock(denial, snapshot, built))
     finding = look or Finding(code, {"explain": explain})
     question = None
     if code == "caller_unknown" and look is None:
@@ -192,6 +186,16 @@ def _unweighed(
         round_trips=snapshot.round_trips,
         notes=(explain,) if explain else (),
     )
+
+
+def _key_state_lock(denial: Denial, snapshot: Snapshot, built: Built) -> Lock:
+    key = snapshot.key
+    if key is not None and key.not_found:
+        explain = f"DescribeKey found no such key in account {key.account}, Region {key.region}"
+    else:
+        state = (key.state if key else None) or denial.error_code or "unusable"
+        explain = f"key state: {state}"
+    return Lock(layer="key_state", allows=False, policy=built.key_arn, explain=explain)
 
 
 def _facts(denial: Denial, built: Built, finding: Finding, locks: list[Lock]) -> dict[str, str | None]:

@@ -189,6 +189,7 @@ def build(denial: Denial, snapshot: Snapshot) -> Built:
         key_policy=key_policy,
         grants=grants,
         key=facts,
+        management_account=org.management_account if org else None,
     )
     return Built(
         document=document,

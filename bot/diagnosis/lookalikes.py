@@ -52,8 +52,12 @@ def lookalike(denial: Denial, snapshot: Snapshot, built: Built) -> Finding | Non
         return Finding("key_unavailable", {"state": state or "not usable"})
     asked = denial.region or region_of(denial.resource_arn)
     wrong_region = bool(snapshot.key and asked and snapshot.key.region != asked)
-    if code == "notfound" or wrong_region:
-        return Finding("key_not_found_wrong_region")
+    # DescribeKey in the key's own account and Region said NotFound: a wrong Region or a deleted key,
+    # whatever the paste called it (the vague "does not exist… or not allowed" form included).
+    missing = bool(snapshot.key and snapshot.key.not_found)
+    if code == "notfound" or wrong_region or missing:
+        facts = {"state": "not found"} if missing else {}
+        return Finding("key_not_found_wrong_region", facts)
     return None
 
 
