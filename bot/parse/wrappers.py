@@ -73,7 +73,11 @@ class Context:
 def units(text: str) -> list[tuple[int, int]]:
     """Spans of the error units in `text`, in order, covering it entirely."""
     cuts = {0, len(text)}
-    cuts.update(match.end() for match in _BLANK.finditer(text))
+    for match in _BLANK.finditer(text):
+        # Terraform puts a blank line between a diagnostic's one-line summary and its detail.
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        if not text.startswith("Error: ", line_start):
+            cuts.add(match.end())
     for needle in _STARTS:
         at = text.find(needle)
         while at >= 0:
