@@ -6,11 +6,11 @@ import re
 from typing import NamedTuple
 
 from bot.parse import arns, grammar, services, wrappers
+from bot.parse.codes import Phrase
 from bot.parse.findings import Finding
 from bot.parse.models import Denial, DenialKind, ParseResult
 from bot.parse.normalize import normalize
 from bot.parse.service_names import KMS_OPERATIONS, operation_service
-from bot.parse.services import Phrase
 
 # Every recogniser needs one of these words; most chat and non-KMS errors stop here, cheaply.
 _PREFILTER = ("kms", "ciphertext", "encryptionkey", "encryption key", "master key", "operation", "exception",
