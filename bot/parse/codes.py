@@ -16,6 +16,7 @@ class Phrase:
     kind: DenialKind
     # The service that certainly returned this (its own code or wording), or None.
     service: str | None
+    # How specific: 1 a generic code, 2 a service's own KMS code, 3 a message, 4 Lambda's env-var message.
     rank: int
     needs_kms: bool = False
     # The service that usually returns this, used only when no wrapper names one.
