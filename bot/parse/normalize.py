@@ -10,14 +10,15 @@ from collections import Counter
 
 _ESCAPE = re.compile(r"\\(?:u(?P<hex>[0-9a-fA-F]{4})|(?P<ch>[\"\\/bfnrt']))")
 _SIMPLE = {'"': '"', "\\": "\\", "/": "/", "b": "", "f": "", "n": "\n", "r": "", "t": "\t", "'": "'"}
-# Box-drawing bars (Terraform), table pipes, e-mail/Slack quote marks and code fences in front of a line.
-_PREFIX = re.compile(r"^[ \t]*(?:[-*] (?=[│┃║|]))?(?:(?:[│┃║|╷╵>]|```|~~~)[ \t]?)+")
+# Box-drawing bars (Terraform), table pipes, e-mail/Slack quote marks, code fences and comment marks
+# (`# `, `// `: errors quoted in code or issue text) in front of a line.
+_PREFIX = re.compile(r"^[ \t]*(?:[-*] (?=[│┃║|]))?(?:(?:[│┃║|╷╵>]|```|~~~|#{1,6} |// )[ \t]?)+")
 _FENCE = re.compile(r"```|~~~")
 # A right-hand box edge (`kubectl describe`, tables). One space before it means the text filled the box,
 # so the line was cut by the box, not by the writer.
 _BOX_CHARS = "│┃║"
 _BARS = ("│", "┃", "║", "|")
-_LEADS = ("│", "┃", "║", "|", "╷", "╵", ">", "`", "~", "-", "*")
+_LEADS = ("│", "┃", "║", "|", "╷", "╵", ">", "`", "~", "-", "*", "#", "/")
 _FULL_BOX = re.compile(r"\S [│┃║][ \t]*$")
 _SPACES = re.compile(r"[ \t\u00a0\u200b]+")
 _HEX_RUN = re.compile(r"[0-9a-fA-F-]+")
