@@ -75,3 +75,29 @@ SERVICE_CODES: dict[str, Phrase] = {
     "EncryptionKeyNotFoundException": Phrase("key_not_found_or_denied", "codecommit", 2),
     "EncryptionKeyUnavailableException": Phrase("key_state", "codecommit", 2),
 }
+
+
+# A service's name for a KMS error, mapped to the KMS code it stands for.
+_KMS_EQUIVALENT: dict[str, str] = {
+    "KMSAccessDenied": "AccessDeniedException",
+    "KMSAccessDeniedException": "AccessDeniedException",
+    "KmsAccessDeniedException": "AccessDeniedException",
+    "KMSDisabled": "DisabledException",
+    "KMSDisabledException": "DisabledException",
+    "KmsKeyDisabledException": "DisabledException",
+    "KMSInvalidState": "KMSInvalidStateException",
+    "KmsInvalidStateException": "KMSInvalidStateException",
+    "InvalidStateException": "KMSInvalidStateException",
+    "KMSNotFound": "NotFoundException",
+    "KMSNotFoundException": "NotFoundException",
+    "KmsKeyNotFoundException": "NotFoundException",
+}
+
+
+def kms_code(code: str | None) -> str | None:
+    """The KMS error code a pasted code stands for (`KMS.DisabledException` -> `DisabledException`);
+    codes of other services (`AccessDenied`, `InvalidParameterValueException`) are returned as they are."""
+    if code is None:
+        return None
+    bare = code.removeprefix("KMS.") if code.startswith("KMS.") else code
+    return _KMS_EQUIVALENT.get(bare, bare)

@@ -6,7 +6,7 @@ import re
 from typing import NamedTuple
 
 from bot.parse import arns, grammar, services, wrappers
-from bot.parse.codes import Phrase
+from bot.parse.codes import Phrase, kms_code
 from bot.parse.findings import Finding
 from bot.parse.models import Denial, DenialKind, ParseResult
 from bot.parse.normalize import normalize
@@ -167,7 +167,7 @@ def _denial(
         account=account or None,
         denial_kind=finding.denial_kind,
         service_context=service,
-        error_code=context.error_code or finding.error_code,
+        error_code=kms_code(context.error_code or finding.error_code),
         policy_arn=finding.policy_arn,
         message=shared.message,
     )
