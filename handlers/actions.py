@@ -17,11 +17,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot.approval import DecisionAction, Proposal
 from bot.jobs import DecisionJob
-from bot.logs import new_request_id
 from bot.queue import QueueUnavailable
 from handlers.approvers import STORE_DOWN, click_channel, load_proposal, refusal
 from handlers.blocks import ACTION_APPROVE, ACTION_FULL_DIFF, ACTION_REJECT, ACTION_REVERT, COMMANDS_SUFFIX
-from handlers.deps import Deps
+from handlers.deps import Deps, request_id
 from handlers.modals import ModalAction, approval_modal, diff_modal
 
 log = logging.getLogger(__name__)
@@ -79,7 +78,7 @@ def _reject(deps: Deps, client: WebClient, body: dict[str, Any]) -> None:
     proposal = _checked(deps, client, body, "reject")
     if proposal is None:
         return
-    job = DecisionJob(job_id=f"reject:{proposal.proposal_id}", request_id=new_request_id(),
+    job = DecisionJob(job_id=f"reject:{proposal.proposal_id}", request_id=request_id(),
                       proposal_id=proposal.proposal_id, action="reject", user_id=body["user"]["id"])
     try:
         queued = deps.submit(job)

@@ -7,8 +7,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from bot.jobs import AnalyseJob, SlackPlace
-from bot.logs import new_request_id
-from handlers.deps import Deps
+from handlers.deps import Deps, request_id
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +48,6 @@ def job_for_message(
         user_id=user_id,
         response_url=body.get("response_url"),
     )
-    request_id = str(body.get("event_id") or new_request_id())
-    return AnalyseJob(job_id=message_job_id(channel_id, ts), request_id=request_id, text=text, place=place,
+    rid = str(body.get("event_id") or request_id())
+    return AnalyseJob(job_id=message_job_id(channel_id, ts), request_id=rid, text=text, place=place,
                       source=source)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from bot.errors import UserError
+from bot.logs import bind_request_id
 from bot.queue import QueueUnavailable
 from bot.settings import Settings
 from handlers import actions, commands, events, shortcuts, views
@@ -35,6 +36,19 @@ def make_client(settings: Settings, token: str | None = None) -> WebClient:
             RateLimitErrorRetryHandler(max_retry_count=3),
         ],
     )
+
+
+class _RequestIdApp(App):
+    """Every request is handled under one request id (the event's `event_id`, else a fresh one), bound
+    around the whole dispatch: listeners' log lines carry it and the job they queue takes it
+    (`handlers.deps.request_id`), so one grep follows a paste from the web process to the worker.
+    Overriding `dispatch` covers HTTP and Socket Mode alike; Bolt's middleware cannot wrap a listener."""
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        body = req.body if isinstance(req.body, dict) else {}
+        event_id = body.get("event_id")
+        with bind_request_id(event_id if isinstance(event_id, str) and event_id else None):
+            return super().dispatch(req)
 
 
 def _on_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
@@ -59,7 +73,7 @@ def build_app(
         raise UserError("SLACK_BOT_TOKEN is not set")
     if not socket_mode and not settings.slack_signing_secret:
         raise UserError("SLACK_SIGNING_SECRET is not set (needed to verify Slack's requests)")
-    app = App(
+    app = _RequestIdApp(
         client=make_client(settings),
         signing_secret=settings.slack_signing_secret,
         process_before_response=True,

@@ -12,10 +12,9 @@ from typing import Any
 from slack_bolt import App
 
 from bot.jobs import AnalyseJob, SlackPlace
-from bot.logs import new_request_id
 from bot.queue import QueueUnavailable
 from handlers.analyse import is_relevant
-from handlers.deps import Deps
+from handlers.deps import Deps, request_id
 from handlers.text import unescape_slack
 
 COMMAND = "/kms-why"
@@ -45,9 +44,9 @@ def _job(command: dict[str, Any], text: str) -> AnalyseJob:
         user_id=str(command["user_id"]),
         response_url=command.get("response_url"),
     )
-    request_id = new_request_id()
-    job_id = f"command:{command.get('trigger_id') or request_id}"
-    return AnalyseJob(job_id=job_id, request_id=request_id, text=text, place=place, source="command")
+    rid = request_id()
+    job_id = f"command:{command.get('trigger_id') or rid}"
+    return AnalyseJob(job_id=job_id, request_id=rid, text=text, place=place, source="command")
 
 
 def answer(deps: Deps, command: dict[str, Any]) -> str:

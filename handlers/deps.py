@@ -10,7 +10,7 @@ from typing import Protocol
 
 from bot.approval import Proposal
 from bot.jobs import AnalyseJob, DecisionJob
-from bot.logs import bind_request_id
+from bot.logs import bind_request_id, current_request_id, new_request_id
 from bot.parse.models import ParseResult
 from bot.settings import Settings
 from bot.store import AnalysisRecord
@@ -31,6 +31,12 @@ class ProposalSource(Protocol):
     def get_proposal(self, proposal_id: str) -> Proposal | None: ...
 
     def get_analysis(self, analysis_id: str) -> AnalysisRecord | None: ...
+
+
+def request_id() -> str:
+    """The id bound for the Slack request being handled (see `handlers.app`), so a job carries the id
+    its web-side log lines already have; a fresh one outside a request."""
+    return current_request_id() or new_request_id()
 
 
 def _utc_now() -> datetime:

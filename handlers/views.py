@@ -14,10 +14,9 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.jobs import DecisionJob
-from bot.logs import new_request_id
 from bot.queue import QueueUnavailable
 from handlers.approvers import STORE_DOWN, load_proposal, refusal
-from handlers.deps import Deps
+from handlers.deps import Deps, request_id
 from handlers.modals import CALLBACKS, REASON_BLOCK, ModalAction, reason_of
 
 ALREADY = "This decision was already submitted; the thread message will show the outcome."
@@ -36,7 +35,7 @@ def decide(deps: Deps, client: WebClient, body: dict[str, Any], action: ModalAct
     reason = reason_of(view)
     if len(reason) < 3:
         return "Please give a reason: it is kept in the audit log."
-    job = DecisionJob(job_id=f"{action}:{found.proposal_id}", request_id=new_request_id(),
+    job = DecisionJob(job_id=f"{action}:{found.proposal_id}", request_id=request_id(),
                       proposal_id=found.proposal_id, action=action, user_id=user_id, reason=reason)
     try:
         return None if deps.submit(job) else ALREADY

@@ -61,8 +61,13 @@ def _bolt(app: App, environ: WSGIEnvironment) -> BoltResponse:
     length = int(environ.get("CONTENT_LENGTH") or 0)
     if length > MAX_BODY:
         return BoltResponse(status=413, body="payload too large")
+    headers = _headers(environ)
+    stamp = headers.get("x-slack-request-timestamp")
+    if isinstance(stamp, str) and not stamp.strip().isdigit():
+        # Bolt's verifier would int() it and fail with a 500; a timestamp that is no number is forged.
+        return BoltResponse(status=401, body="invalid request timestamp")
     body = environ["wsgi.input"].read(length).decode("utf-8", errors="replace") if length else ""
-    request = BoltRequest(body=body, query=environ.get("QUERY_STRING", ""), headers=_headers(environ))
+    request = BoltRequest(body=body, query=environ.get("QUERY_STRING", ""), headers=headers)
     response: BoltResponse = app.dispatch(request)
     return response
 
