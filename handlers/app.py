@@ -38,6 +38,12 @@ def make_client(settings: Settings, token: str | None = None) -> WebClient:
     )
 
 
+# What reading a payload of the wrong shape raises (a list where Slack sends an object, a missing key, a
+# field pydantic refuses). Slack itself never sends such a payload, but a signed one must still get a
+# clear 4xx rather than a 500: nothing was queued, and a retry of the same bytes cannot do better.
+MALFORMED_PAYLOAD = (AttributeError, TypeError, KeyError, IndexError, ValueError)
+
+
 class _RequestIdApp(App):
     """Every request is handled under one request id (the event's `event_id`, else a fresh one), bound
     around the whole dispatch: listeners' log lines carry it and the job they queue takes it
@@ -48,7 +54,18 @@ class _RequestIdApp(App):
         body = req.body if isinstance(req.body, dict) else {}
         event_id = body.get("event_id")
         with bind_request_id(event_id if isinstance(event_id, str) and event_id else None):
-            return super().dispatch(req)
+            try:
+                return super().dispatch(req)
+            except MALFORMED_PAYLOAD as error:
+                # Bolt reads the envelope (authorizations, enterprise, team) before verifying the
+                # signature and outside its own error handling: a body of the wrong shape lands here.
+                return _malformed(body, error)
+
+
+def _malformed(body: dict[str, Any], error: Exception) -> BoltResponse:
+    log.warning("refused a malformed %s payload: %s: %s", str(body.get("type"))[:40], type(error).__name__,
+                str(error)[:200])
+    return BoltResponse(status=400, body="malformed Slack payload")
 
 
 def _on_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
@@ -56,6 +73,8 @@ def _on_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
         what = body.get("event_id") or body.get("type")
         log.warning("queue unavailable; answering 503 so Slack retries %s", what)
         return BoltResponse(status=503, body="queue unavailable")
+    if isinstance(error, MALFORMED_PAYLOAD):
+        return _malformed(body, error)
     log.error("listener failed on a %s payload: %s: %s", body.get("type"), type(error).__name__, error)
     return None  # Bolt answers 500
 

@@ -67,7 +67,13 @@ def _bolt(app: App, environ: WSGIEnvironment) -> BoltResponse:
         # Bolt's verifier would int() it and fail with a 500; a timestamp that is no number is forged.
         return BoltResponse(status=401, body="invalid request timestamp")
     body = environ["wsgi.input"].read(length).decode("utf-8", errors="replace") if length else ""
-    request = BoltRequest(body=body, query=environ.get("QUERY_STRING", ""), headers=headers)
+    try:
+        request = BoltRequest(body=body, query=environ.get("QUERY_STRING", ""), headers=headers)
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as error:
+        # Bolt reads the envelope (authorizations, enterprise) while building the request, before any
+        # signature check: a body of the wrong shape is refused here, signed or not, and nothing runs.
+        log.warning("refused a malformed request body: %s: %s", type(error).__name__, str(error)[:200])
+        return BoltResponse(status=400, body="malformed Slack payload")
     response: BoltResponse = app.dispatch(request)
     return response
 
