@@ -69,4 +69,19 @@ def _diagnose_one(
         snapshot = Snapshot(
             unseen=tuple(Unseen(what=layer, reason=reason) for layer in ("identity", "key_policy"))
         )
-    return diagnose(denial, snapshot)
+    diagnosis = diagnose(denial, snapshot)
+    disagrees = diagnosis.cause.code == "evidence_disagrees"
+    if sessions is None:
+        return diagnosis
+    from bot.aws.follow_up import follow_up, wants_follow_up
+
+    if not wants_follow_up(denial, snapshot, disagrees):
+        return diagnosis
+    try:
+        fuller = follow_up(
+            denial, snapshot, settings, request_id=request_id, sessions=sessions, disagrees=disagrees
+        )
+    except Exception as problem:  # the first answer stands; the follow-up only adds evidence
+        log.warning("follow-up reads for %s failed: %s", request_id, problem, exc_info=True)
+        return diagnosis
+    return diagnose(denial, fuller)

@@ -113,3 +113,8 @@ class Snapshot(BaseModel):
     unseen: tuple[Unseen, ...] = ()
     aws_calls: int = 0
     round_trips: int = 0
+    # From the AssumeRole record in CloudTrail: the session policy (several merged); None: none passed.
+    session_policy: NamedPolicy | None = None
+    session_policy_known: bool = False  # the AssumeRole record was read, so `session_policy` is the truth
+    session_policy_merged: bool = False  # several were passed: `session_policy` is their union
+    vpc_endpoint_policy: NamedPolicy | None = None  # the KMS endpoint's policy, when the call used one

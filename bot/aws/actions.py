@@ -29,6 +29,7 @@ READER_ACTIONS: frozenset[str] = frozenset(
         "iam:GetPolicy",
         "iam:GetPolicyVersion",
         "cloudtrail:LookupEvents",
+        "ec2:DescribeVpcEndpoints",
     }
 )
 

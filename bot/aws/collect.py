@@ -19,6 +19,7 @@ from typing import Any
 
 from bot.aws.actions import BASE_ACTIONS, ORG_ACTIONS, READER_ACTIONS, WRITER_ACTIONS
 from bot.aws.cloudtrail import lookup_denied_call
+from bot.aws.endpoints import endpoint_in, read_endpoint_policy
 from bot.aws.keys import KeyReader, KeyRef, key_ref
 from bot.aws.org import read_org
 from bot.aws.principals import Caller, read_principal, unread_principal
@@ -28,7 +29,16 @@ from bot.aws.trace import Trace, gather, tracing
 from bot.aws.unseen import distinct
 from bot.parse.models import Denial
 from bot.settings import Settings
-from bot.snapshot import Json, KeyFacts, OrgFacts, PrincipalFacts, Snapshot, TrailEvidence, Unseen
+from bot.snapshot import (
+    Json,
+    KeyFacts,
+    NamedPolicy,
+    OrgFacts,
+    PrincipalFacts,
+    Snapshot,
+    TrailEvidence,
+    Unseen,
+)
 
 __all__ = ["BASE_ACTIONS", "ORG_ACTIONS", "READER_ACTIONS", "WRITER_ACTIONS", "collect", "redaction"]
 
@@ -47,6 +57,7 @@ class _Found:
     key: KeyFacts | None = None
     org: OrgFacts | None = None
     trail: TrailEvidence | None = None
+    endpoint: NamedPolicy | None = None
     unseen: list[Unseen] = field(default_factory=list)
 
 
@@ -147,7 +158,19 @@ class _Collector:
             principal_arn=self.denial.principal_arn,
             key_arn=ref.key_arn if ref else None,
         )
-        return _Found(trail=trail, unseen=unseen)
+        found = _Found(trail=trail, unseen=unseen)
+        endpoint = (trail.vpc_endpoint_id if trail else None) or endpoint_in(self.denial.message)
+        if endpoint:
+            return _merge([found, self.endpoint_side(session, region, endpoint)])
+        return found
+
+    def endpoint_side(self, session: AccountSession | AssumeRoleError | None, region: str, endpoint: str
+                      ) -> _Found:
+        if not isinstance(session, AccountSession):
+            return _Found(unseen=[Unseen(what="vpc_endpoint", reason=f"the call went through {endpoint}, "
+                                         "and the caller's account could not be read")])
+        policy, unseen = read_endpoint_policy(session, region, endpoint)
+        return _Found(endpoint=policy, unseen=unseen)
 
 
 def _merge(found: list[_Found]) -> _Found:
@@ -156,6 +179,7 @@ def _merge(found: list[_Found]) -> _Found:
         out.principal = out.principal or part.principal
         out.key = out.key or part.key
         out.trail = out.trail or part.trail
+        out.endpoint = out.endpoint or part.endpoint
         if part.org is not None:
             if out.org is None:
                 out.org = part.org
@@ -201,6 +225,7 @@ def collect(
         unseen=unique,
         aws_calls=trace.calls,
         round_trips=trace.round_trips,
+        vpc_endpoint_policy=found.endpoint,
     )
 
 
@@ -213,7 +238,10 @@ def _collect(
 
     needs_reads, principal_account = target.needs_iam_reads, target.principal_account
     trail_wanted = not key_redacted and principal_account is not None and _needs_trail(denial, ref)
-    wanted = principal_account if principal_account and (needs_reads or trail_wanted) else None
+    via_endpoint = endpoint_in(denial.message) is not None
+    wanted = (
+        principal_account if principal_account and (needs_reads or trail_wanted or via_endpoint) else None
+    )
     first: list[Callable[[], Any]] = [
         partial(worker.session, wanted) if wanted else lambda: None,
         worker.org_session,
@@ -258,6 +286,10 @@ def _collect(
             )
         if trail_wanted:
             branches.append(partial(worker.trail_side, principal_session, ref))
+        elif via_endpoint and principal_account:
+            region = ref.region if ref else denial.region or settings.aws_default_region
+            branches.append(partial(worker.endpoint_side, principal_session, region,
+                                    str(endpoint_in(denial.message))))
         branches.append(
             partial(worker.org_side, org_session, principal_account, ref.account if ref else None)
         )

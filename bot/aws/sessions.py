@@ -122,6 +122,10 @@ class AccountSession:
         client: CloudTrailClient = self._client("cloudtrail", region)
         return client
 
+    def ec2(self, region: str) -> Any:
+        # Typed loosely: the EC2 stubs are a large package for the one call the bot makes.
+        return self._client("ec2", region)
+
     def organizations(self) -> OrganizationsClient:
         client: OrganizationsClient = self._client("organizations", None)
         return client

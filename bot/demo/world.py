@@ -432,6 +432,17 @@ class WorldAccount:
             KeyId=key_arn, GranteePrincipal=grantee, Operations=list(operations), **kwargs  # type: ignore[arg-type]
         )["GrantId"]
 
+    def create_kms_endpoint(self, policy: Json | None = None, *, region: str | None = None) -> str:
+        """An interface VPC endpoint for KMS (in a new VPC) with `policy`; returns its `vpce-…` id."""
+        where = region or self.world.region
+        ec2 = self._client("ec2", where)
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        extra = {"PolicyDocument": json.dumps(policy)} if policy is not None else {}
+        endpoint = ec2.create_vpc_endpoint(
+            VpcId=vpc, ServiceName=f"com.amazonaws.{where}.kms", VpcEndpointType="Interface", **extra
+        )
+        return str(endpoint["VpcEndpoint"]["VpcEndpointId"])
+
     def disable_key(self, key_arn: str) -> None:
         self.kms(_region_of(key_arn)).disable_key(KeyId=_key_id(key_arn))  # moto takes only the id here
 

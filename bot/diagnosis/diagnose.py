@@ -236,13 +236,26 @@ def _unseen(
     if finding.code == "evidence_disagrees":
         principal = snapshot.principal
         if (principal is None or principal.kind == "assumed_role") and "session" not in unseen:
-            unseen.append("session")
-            details.append(
-                "session: a session policy passed at AssumeRole is not recorded anywhere the bot reads."
-            )
-        if "vpc_endpoint" not in unseen:
+            if not snapshot.session_policy_known:
+                unseen.append("session")
+                details.append(
+                    "session: no AssumeRole record in CloudTrail showed the session policy passed, if any."
+                )
+            elif snapshot.session_policy_merged:
+                unseen.append("session")
+                details.append(
+                    "session: several session policies were passed; the bot weighed their union, AWS "
+                    "their intersection, so one of them may lack the action."
+                )
+        endpoint_seen = snapshot.vpc_endpoint_policy is not None or (
+            snapshot.trail is not None and snapshot.trail.vpc_endpoint_id is None
+        )
+        if not endpoint_seen and "vpc_endpoint" not in unseen:
             unseen.append("vpc_endpoint")
-            details.append("vpc_endpoint: the bot does not read VPC endpoint policies.")
+            details.append(
+                "vpc_endpoint: nothing shows whether the call came through a KMS VPC endpoint, so its "
+                "policy was not read."
+            )
         if snapshot.trail is None and "aws:SourceVpce" not in unseen:
             unseen.append("aws:SourceVpce")
             details.append("aws:SourceVpce: without the CloudTrail record the network path is unknown.")

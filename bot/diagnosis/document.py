@@ -149,7 +149,9 @@ def build(denial: Denial, snapshot: Snapshot) -> Built:
     context, via, via_known = request_context(
         denial, snapshot, principal_account, key_account, region, role_arn
     )
-    policies: list[Json | None] = [*identity, boundary, key_policy]
+    session_policy = snapshot.session_policy.document if snapshot.session_policy else None
+    endpoint_policy = snapshot.vpc_endpoint_policy.document if snapshot.vpc_endpoint_policy else None
+    policies: list[Json | None] = [*identity, boundary, key_policy, session_policy, endpoint_policy]
     policies += [p.document for level in scp_sources for p in level]
     policies += [p.document for level in rcp_sources for p in level]
     referenced: dict[str, str] = {}
@@ -184,6 +186,8 @@ def build(denial: Denial, snapshot: Snapshot) -> Built:
         ),
         identity_policies=identity,
         permissions_boundary=boundary,
+        session_policy=session_policy,
+        vpc_endpoint_policy=endpoint_policy,
         scps=[[p.document for p in level] for level in scp_sources],
         rcps=[[p.document for p in level] for level in rcp_sources],
         key_policy=key_policy,

@@ -52,6 +52,10 @@ def policy_name(
         return _name(built.identity_sources[index])
     if layer == "permissions_boundary" and snapshot.principal is not None:
         return _name(snapshot.principal.permissions_boundary)
+    if layer == "session":
+        return _name(snapshot.session_policy)
+    if layer == "vpc_endpoint":
+        return _name(snapshot.vpc_endpoint_policy)
     if layer in ("scp", "rcp") and index is not None:
         levels = built.scp_sources if layer == "scp" else built.rcp_sources
         candidates = [levels[level]] if level is not None and 0 <= level < len(levels) else levels
@@ -162,6 +166,6 @@ def _lock(built: Built, snapshot: Snapshot, result: SimulationResult, layer: Lay
 
 
 def _lone_policy(built: Built, snapshot: Snapshot, layer: str) -> str | None:
-    if layer == "permissions_boundary":
+    if layer in ("permissions_boundary", "session", "vpc_endpoint"):
         return policy_name(built, snapshot, layer, None)
     return None

@@ -44,6 +44,7 @@ def test_every_role_calls_exactly_its_listed_actions(accounts: World, faults: Fa
         "errorCode": "AccessDenied",
         "userIdentity": {"arn": f"arn:aws:iam::{APP}:user/alice"},
         "resources": [{"ARN": key}],
+        "vpcEndpointId": app.create_kms_endpoint(region=REGION),
     }
     faults.stub(
         "cloudtrail",

@@ -47,3 +47,15 @@ def _key() -> KeyFacts:
         arn=arn, key_id=arn.rsplit("/", 1)[1], account=APP, region=TOKYO, manager="CUSTOMER",
         state="Enabled", policy=policy(root(APP)), grants=(),
     )
+
+
+def test_merged_session_policies_that_allow_keep_session_unseen() -> None:
+    """§2 step 26: the union of several session policies allowing does not prove their intersection does."""
+    merged = NamedPolicy(name="session policies of MyRole/alice (A, B)", kind="session",
+                         document=policy(allow("kms:*")))
+    snap = snapshot(principal(), _key()).model_copy(
+        update={"session_policy": merged, "session_policy_known": True, "session_policy_merged": True})
+    d = diagnose(denial(), snap)
+    assert d.cause.code == "evidence_disagrees" and "session" in d.unseen
+    single = snap.model_copy(update={"session_policy_merged": False})
+    assert "session" not in diagnose(denial(), single).unseen
