@@ -38,10 +38,11 @@ def make_client(settings: Settings, token: str | None = None) -> WebClient:
     )
 
 
-# What reading a payload of the wrong shape raises (a list where Slack sends an object, a missing key, a
-# field pydantic refuses). Slack itself never sends such a payload, but a signed one must still get a
-# clear 4xx rather than a 500: nothing was queued, and a retry of the same bytes cannot do better.
-MALFORMED_PAYLOAD = (AttributeError, TypeError, KeyError, IndexError, ValueError)
+# What reading a payload of the wrong shape raises (a list where Slack sends an object, a missing key,
+# JSON nested past the recursion limit, a field pydantic refuses). Slack itself never sends such a
+# payload, but a signed one must still get a clear 4xx rather than a 500: nothing was queued, and a
+# retry of the same bytes cannot do better.
+MALFORMED_PAYLOAD = (AttributeError, TypeError, KeyError, IndexError, ValueError, RecursionError)
 
 
 class _RequestIdApp(App):

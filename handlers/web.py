@@ -69,7 +69,7 @@ def _bolt(app: App, environ: WSGIEnvironment) -> BoltResponse:
     body = environ["wsgi.input"].read(length).decode("utf-8", errors="replace") if length else ""
     try:
         request = BoltRequest(body=body, query=environ.get("QUERY_STRING", ""), headers=headers)
-    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as error:
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError, RecursionError) as error:
         # Bolt reads the envelope (authorizations, enterprise) while building the request, before any
         # signature check: a body of the wrong shape is refused here, signed or not, and nothing runs.
         log.warning("refused a malformed request body: %s: %s", type(error).__name__, str(error)[:200])

@@ -52,7 +52,7 @@ def app_store() -> Iterator[tuple[JobQueue, Store]]:
 @pytest.fixture(scope="module")
 def caller(fake_slack: FakeSlackApi, app_store: tuple[JobQueue, Store]) -> SignedCaller:
     queue, store = app_store
-    settings = Settings(SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SECRET,  # type: ignore[call-arg]
+    settings = Settings(SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SECRET,
                         SLACK_API_URL=fake_slack.url, KMS_WHY_APPROVERS=f"{APPROVER},{GROUP}")
     app = build_app(settings, queue, store)
     return SignedCaller(make_wsgi_app(app, queue, render_metrics=lambda: (b"", "text/plain")))

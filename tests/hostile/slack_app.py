@@ -46,7 +46,7 @@ class SignedCaller:
             seen.append(status)
             return lambda data: None
 
-        chunks = self.wsgi(environ, start_response)  # type: ignore[arg-type]
+        chunks = self.wsgi(environ, start_response)
         return Answer(int(seen[0].split()[0]), b"".join(chunks))
 
     def json(self, payload: Any) -> Answer:
