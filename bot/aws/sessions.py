@@ -45,6 +45,38 @@ REFRESH_MARGIN = timedelta(minutes=5)
 ClientHook = Callable[["AccountSession", str, Any], None]
 
 
+class SerialLoader(botocore.loaders.Loader):
+    """A loader whose cached reads run one at a time.
+
+    botocore caches each model file per loader without a lock: when a dozen threads create their first
+    clients at once, every one of them misses and parses the same large JSON files (endpoints, service
+    models), which cost more than all the AWS calls of a warm analysis. Serialised, the first reads and
+    the rest hit the cache.
+    """
+
+    _lock = threading.RLock()
+
+    def list_available_services(self, type_name: str) -> Any:
+        with self._lock:
+            return super().list_available_services(type_name)
+
+    def determine_latest_version(self, service_name: str, type_name: str) -> Any:
+        with self._lock:
+            return super().determine_latest_version(service_name, type_name)
+
+    def list_api_versions(self, service_name: str, type_name: str) -> Any:
+        with self._lock:
+            return super().list_api_versions(service_name, type_name)
+
+    def load_service_model(self, service_name: str, type_name: str, api_version: str | None = None) -> Any:
+        with self._lock:
+            return super().load_service_model(service_name, type_name, api_version)
+
+    def load_data_with_path(self, name: str) -> Any:
+        with self._lock:
+            return super().load_data_with_path(name)
+
+
 @functools.cache
 def shared_loader() -> botocore.loaders.Loader:
     """One botocore data loader for the bot's sessions (it only reads botocore's model files).
@@ -52,7 +84,7 @@ def shared_loader() -> botocore.loaders.Loader:
     Only botocore sessions use it: boto3 appends its own data path to a session's loader each time a
     `boto3.Session` is made, which would grow a shared one without end.
     """
-    return botocore.loaders.create_loader()
+    return SerialLoader()
 
 
 def role_session_name(request_id: str) -> str:

@@ -42,6 +42,7 @@ import botocore.session
 from moto.server import ThreadedMotoServer
 
 from bot.aws.actions import ORG_ACTIONS, READER_ACTIONS, WRITER_ACTIONS
+from bot.aws.sessions import SerialLoader
 
 if TYPE_CHECKING:
     from mypy_boto3_iam.client import IAMClient
@@ -159,7 +160,8 @@ class World:
         self._accounts: dict[str, WorldAccount] = {}
         self._organization: WorldOrganization | None = None
         self._lock = threading.RLock()  # seeding often runs in threads
-        self._loader = botocore.loaders.create_loader()  # the world's own: boto3 adds to it per session
+        # The world's own (boto3 adds to it per session), serialised like the bot's: seeding is threaded.
+        self._loader: botocore.loaders.Loader = SerialLoader()
 
     @classmethod
     def start(cls, *, region: str = DEFAULT_REGION, reader_role: str = "kms-why-reader",
