@@ -38,6 +38,14 @@ class Retrying(Protocol):
     def __call__(self, action: Callable[[], T]) -> T: ...
 
 
+class AwsWatch(Protocol):
+    """What the worker saw of AWS during an attempt: `check` raises when a read failed transiently."""
+
+    def clear(self) -> None: ...
+
+    def check(self) -> None: ...
+
+
 class Answers:
     def __init__(
         self,
@@ -50,6 +58,7 @@ class Answers:
         clock: Callable[[], datetime],
         retrying: Retrying,
         pause: Callable[[], None] | None = None,
+        aws_trouble: AwsWatch | None = None,
     ) -> None:
         self._store = store
         self._replies = replies
@@ -59,6 +68,7 @@ class Answers:
         self._clock = clock
         self._retrying = retrying
         self._pause = pause  # tests only: hold the job after the placeholder is posted
+        self._aws_trouble = aws_trouble
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="placeholder")
 
     def close(self) -> None:
@@ -78,11 +88,7 @@ class Answers:
             if self._pause is not None:
                 placeholder.result()
                 self._pause()
-            diagnoses = self._retrying(
-                lambda: self._analyse(
-                    job.text, self._settings, request_id=job.request_id, sessions=self._sessions
-                )
-            )
+            diagnoses = self._retrying(lambda: self._attempt(job))
         except BaseException:
             wait([placeholder])  # its ts must be recorded before the failure is told in the thread
             raise
@@ -106,6 +112,17 @@ class Answers:
         if not diagnoses:
             metrics.observe_analysis(None, "nothing_found", elapsed, 0)
         return "answered"
+
+    def _attempt(self, job: AnalyseJob) -> list[Diagnosis]:
+        """One analysis; a read AWS throttled or failed with a 5xx makes it an error worth retrying."""
+        if self._aws_trouble is not None:
+            self._aws_trouble.clear()
+        diagnoses = self._analyse(
+            job.text, self._settings, request_id=job.request_id, sessions=self._sessions
+        )
+        if self._aws_trouble is not None:
+            self._aws_trouble.check()
+        return diagnoses
 
     def _message_ts(self, analysis_id: str, place: SlackPlace) -> str:
         ts = self._store.get_message_ts(analysis_id)

@@ -97,12 +97,16 @@ class Decisions:
         settings: Settings,
         *,
         clock: Callable[[], datetime],
+        lock_seconds: float = 60.0,
+        pause_after_put: Callable[[], None] | None = None,
     ) -> None:
         self._store = store
         self._replies = replies
         self._keys = key_policies
         self._settings = settings
         self._clock = clock
+        self._lock_seconds = lock_seconds
+        self._pause_after_put = pause_after_put  # tests only: the crash window after PutKeyPolicy
 
     def handle(self, job: DecisionJob) -> str:
         """Carry out the decision; returns the outcome (applied, stale, refused, ...) for metrics."""
@@ -110,7 +114,8 @@ class Decisions:
         if first is None:
             log.warning("decision on unknown or long-expired proposal %s", job.proposal_id)
             return "unknown"
-        with self._store.key_lock(first.key_arn):
+        wait = min(30.0, self._lock_seconds)
+        with self._store.key_lock(first.key_arn, hold_seconds=self._lock_seconds, wait_seconds=wait):
             proposal = self._store.get_proposal(job.proposal_id) or first
             return self._decide(job, proposal)
 
@@ -188,6 +193,8 @@ class Decisions:
             )
         except StalePolicy:
             return self._stale(job, proposal, place)
+        if self._pause_after_put is not None:
+            self._pause_after_put()
         if not live_policy_matches(result.policy_read_back, reached):
             raise ReadBackMismatch(
                 f"the key policy read back after PutKeyPolicy on {proposal.key_arn} differs"

@@ -27,6 +27,7 @@ import redis
 from bot import metrics
 from bot.answer import Analyse, Answers
 from bot.apply import Decisions, KeyPolicies
+from bot.aws_trouble import AwsTrouble, also
 from bot.jobs import AnalyseJob, DecisionJob, JobEnvelope
 from bot.logs import bind_request_id
 from bot.ports import ThreadReplies
@@ -69,7 +70,22 @@ class Worker:
         self._sessions = sessions
         self._clock = clock
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
-        self._decisions = Decisions(store, replies, key_policies, settings, clock=clock)
+        pausing = config.test_pause_seconds > 0
+        self._decisions = Decisions(
+            store,
+            replies,
+            key_policies,
+            settings,
+            clock=clock,
+            lock_seconds=config.key_lock_seconds,
+            pause_after_put=self._test_pause
+            if pausing and config.test_pause_at == "after_put_key_policy"
+            else None,
+        )
+        self._aws_trouble = AwsTrouble()
+        watching = sessions is not None and hasattr(sessions, "on_client")
+        if watching:
+            sessions.on_client = also(sessions.on_client, self._aws_trouble.hook)
         self._answers = Answers(
             store,
             replies,
@@ -78,7 +94,8 @@ class Worker:
             sessions=sessions,
             clock=clock,
             retrying=self._retrying,
-            pause=self._test_pause if config.test_pause_seconds else None,
+            pause=self._test_pause if pausing and config.test_pause_at == "analysis" else None,
+            aws_trouble=self._aws_trouble if watching else None,
         )
         self.stop = threading.Event()
         self._current: Delivery | None = None
@@ -220,6 +237,10 @@ class Worker:
             )
         )
         metrics.count_job(job.kind, "dead")
+        if isinstance(job, AnalyseJob):
+            with self._lock:
+                since = self._current_since
+            metrics.observe_analysis(None, "failed", time.monotonic() - since, 0)
         try:
             self._tell_failure(job, reason)
         except Exception:

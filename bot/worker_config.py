@@ -5,6 +5,8 @@ Defaults suit production; the end-to-end tests shorten the redelivery idle time 
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -30,6 +32,14 @@ class WorkerConfig(BaseSettings):
     # Tests only: sleep this long inside an analysis job, after the placeholder is posted, so a test
     # can kill the worker mid-job. Zero (the default) in any real deployment.
     test_pause_seconds: float = Field(default=0.0, ge=0, validation_alias="KMS_WHY_TEST_PAUSE_SECONDS")
+    # Tests only: where that pause happens. `after_put_key_policy`: in an apply, after PutKeyPolicy
+    # succeeded and before anything is recorded, the window an interrupted apply must survive.
+    test_pause_at: Literal["analysis", "after_put_key_policy"] = Field(
+        default="analysis", validation_alias="KMS_WHY_TEST_PAUSE_AT"
+    )
+    # How long a decision may hold its key's lock. A worker killed mid-apply leaves the lock to expire
+    # after this long; applies take a few seconds, so a minute leaves room for AWS retries.
+    key_lock_seconds: float = Field(default=60.0, gt=0, validation_alias="KMS_WHY_KEY_LOCK_SECONDS")
 
     @property
     def heartbeat_interval_seconds(self) -> float:
