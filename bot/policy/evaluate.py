@@ -65,12 +65,18 @@ def prepare(doc: SimulationDocument) -> Prepared:
         caller = classify_caller(doc.request.principal)
     except CallerError as error:
         raise PolicyError(f"request.principal: {error}") from None
-    lowered = {k.lower(): v for k, v in doc.request.context.items()} if doc.request.context else {}
-    caller = with_role_path(caller, lowered.get("aws:principalarn"))
+    principal_arn = resource_account = None
+    for name, value in doc.request.context.items():
+        # The last spelling wins, as it would in a dict keyed by the lower-cased names.
+        lower = name.lower()
+        if lower == "aws:principalarn":
+            principal_arn = value
+        elif lower == "aws:resourceaccount":
+            resource_account = value
+    caller = with_role_path(caller, principal_arn)
     key_account = account_of(doc.request.resource)
     if key_account is None:
-        given = lowered.get("aws:resourceaccount")
-        key_account = given if isinstance(given, str) else caller.account
+        key_account = resource_account if isinstance(resource_account, str) else caller.account
     kinds: tuple[tuple[str, Json | None, PolicyKind], ...] = (
         ("permissions_boundary", doc.permissions_boundary, "identity"),
         ("session_policy", doc.session_policy, "identity"),

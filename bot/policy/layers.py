@@ -13,9 +13,8 @@ from bot.policy import memo
 from bot.policy.context import Context
 from bot.policy.grants import Grant
 from bot.policy.policies import CompiledPolicy, Plan
-from bot.policy.principals import Caller, MatchClass
+from bot.policy.principals import Caller
 from bot.policy.simulation import MatchedStatement, PolicyType, StatementMiss
-from bot.policy.statements import CompiledStatement
 
 
 @dataclass(slots=True)
@@ -68,8 +67,12 @@ def scan(
     The outcome depends only on the plan (action, caller, position), the resource and the values of the
     context keys the policy mentions, so it is computed once per distinct combination."""
     plan = policy.plan(request.action, request.caller, request.has_boundary, layer.layer, index, level)
-    values = request.context.values
-    key = (request.resource, *[values.get(name) for name in policy.context_keys])
+    if not plan.candidates:
+        # Only action and principal misses: nothing depends on the resource or the context.
+        if plan.static_misses:
+            layer.misses.extend(plan.static_misses)
+        return False
+    key = (request.resource, *map(request.context.values.get, policy.context_keys))
     outcome: Outcomes | None = plan.outcomes.get(key)
     if outcome is None:
         outcome = _outcomes(plan, layer.layer, index, level, request)
@@ -89,51 +92,20 @@ def scan(
 
 
 def _outcomes(plan: Plan, kind: PolicyType, index: int, level: int | None, request: Request) -> Outcomes:
-    """Each statement's outcome depends only on the resource (if it has a Resource element) and the
-    context keys it mentions, so it is cached per statement on those inputs."""
     allows: list[MatchedStatement] = []
     denies: list[MatchedStatement] = []
     misses: list[StatementMiss] = []
     context, resource = request.context, request.resource
-    values = context.values
-    cache = plan.statement_outcomes
-    for statement, principal in plan.candidates:
-        key = (
-            statement.index,
-            resource if statement.resources is not None else None,
-            *[values.get(name) for name in statement.context_key_order],
-        )
-        entry = cache.get(key)
-        if entry is None:
-            entry = _statement_outcome(statement, principal, kind, index, level, resource, context)
-            if len(cache) >= 4096:
-                cache.clear()
-            cache[key] = entry
-        hit, statement_misses = entry
-        if hit is not None:
+    for statement, hit in plan.candidates:
+        statement_misses = statement.rest_misses(resource, context)
+        if not statement_misses:
             (allows if statement.allow else denies).append(hit)
-        elif statement_misses:
-            misses.extend(statement_misses)
+            continue
+        label, allow = statement.label, statement.allow
+        misses.extend(
+            memo.statement_miss(kind, index, label, allow, level, miss) for miss in statement_misses
+        )
     return bool(allows), tuple(allows), tuple(denies), tuple(misses)
-
-
-def _statement_outcome(
-    statement: CompiledStatement,
-    principal: MatchClass | None,
-    kind: PolicyType,
-    index: int,
-    level: int | None,
-    resource: str,
-    context: Context,
-) -> tuple[MatchedStatement | None, tuple[StatementMiss, ...]]:
-    outcome = statement.evaluate_rest(resource, context, principal)
-    if outcome.matched:
-        shown = principal if kind == "key_policy" else None
-        return memo.matched(kind, statement.allow, index, statement.label, level, shown), ()
-    return None, tuple(
-        memo.statement_miss(kind, index, statement.label, statement.allow, level, miss)
-        for miss in outcome.misses
-    )
 
 
 def policy_layer(kind: PolicyType, policies: list[CompiledPolicy], request: Request, applies: bool) -> Layer:

@@ -53,7 +53,21 @@ def matched(
 def statement_miss(
     policy_type: PolicyType, index: int, label: str, allow: bool, level: int | None, miss: Miss
 ) -> StatementMiss:
-    key = ("miss", policy_type, index, label, allow, level, miss)
+    # Flat key of plain values: no dataclass __hash__/__eq__ calls, and the garbage collector can stop
+    # tracking it (a key holding the `Miss` would keep one more tracked object alive per entry).
+    key = (
+        "miss",
+        policy_type,
+        index,
+        label,
+        allow,
+        level,
+        miss.element,
+        miss.operator,
+        miss.key,
+        miss.expected,
+        miss.actual,
+    )
     found = _TABLE.get(key)
     if found is None:
         found = _remember(

@@ -71,7 +71,7 @@ def _compile(regex: str, ignore_case: bool) -> re.Pattern[str]:
 class Pattern:
     """One compiled policy value. `wildcards` False: exact comparison (StringEquals, ArnEquals is glob)."""
 
-    __slots__ = ("_exact", "_parts", "_regex", "ignore_case", "segmented", "source", "wildcards")
+    __slots__ = ("_exact", "_parts", "_prefix", "_regex", "ignore_case", "segmented", "source", "wildcards")
 
     def __init__(
         self,
@@ -89,12 +89,18 @@ class Pattern:
         self._parts = parse_template(source, variables=variables)
         self._exact: str | None = None
         self._regex: re.Pattern[str] | None = None
+        # `text*` with no other wildcard: a prefix test. In ARN mode the final `*` covers the rest of the
+        # value whatever segment it is in (see `_render`), so it is a prefix test there too.
+        self._prefix: str | None = None
         if len(self._parts) == 1 and self._parts[0][0] != "var":
             text = self._parts[0][1]
             if not wildcards or self._parts[0][0] == "lit" or ("*" not in text and "?" not in text):
                 self._exact = text.lower() if ignore_case else text
             else:
                 self._regex = _compile(self._render(lambda _key: None) or "", ignore_case)
+                head = text[:-1]
+                if text.endswith("*") and "*" not in head and "?" not in head and head.isascii():
+                    self._prefix = head.lower() if ignore_case else head
 
     @property
     def has_variables(self) -> bool:
@@ -140,6 +146,12 @@ class Pattern:
         return "".join(out)
 
     def matches(self, value: str, lookup: Lookup) -> bool:
+        prefix = self._prefix
+        if prefix is not None:
+            if not self.ignore_case:
+                return value.startswith(prefix)
+            if value.isascii():  # IGNORECASE folds some non-ASCII letters onto ASCII ones: keep the regex
+                return value.lower().startswith(prefix)
         if self._exact is not None:
             return (value.lower() if self.ignore_case else value) == self._exact
         if self._regex is not None:

@@ -11,8 +11,8 @@ from typing import Any
 
 from bot.policy import memo
 from bot.policy.document import PolicyError, parse_policy, statement_label
-from bot.policy.principals import Caller, MatchClass
-from bot.policy.simulation import PolicyType, StatementMiss
+from bot.policy.principals import Caller
+from bot.policy.simulation import MatchedStatement, PolicyType, StatementMiss
 from bot.policy.statements import CompiledStatement, Miss, PolicyKind
 
 try:
@@ -23,26 +23,26 @@ except ImportError:  # pragma: no cover - optional speed-up
 
 class Plan:
     """One policy at one position for one (action, caller): what survives the action and principal
-    checks, the misses of the rest, and the outcomes already computed per (resource, context keys)."""
+    checks (each with the `MatchedStatement` it reports when it matches), the misses of the rest, and
+    the outcomes already computed per (resource, context keys)."""
 
-    __slots__ = ("candidates", "outcomes", "statement_outcomes", "static_misses")
+    __slots__ = ("candidates", "outcomes", "static_misses")
 
     def __init__(
         self,
-        candidates: tuple[tuple[CompiledStatement, MatchClass | None], ...],
+        candidates: tuple[tuple[CompiledStatement, MatchedStatement], ...],
         static_misses: tuple[StatementMiss, ...],
     ) -> None:
         self.candidates = candidates
         self.static_misses = static_misses
         self.outcomes: dict[tuple[Any, ...], Any] = {}
-        # Per statement: (matched statement or None, its misses), keyed by the statement's own inputs.
-        self.statement_outcomes: dict[tuple[Any, ...], Any] = {}
 
 
 class CompiledPolicy:
     """A policy ready to evaluate; `for_action` is the action index (cached per action)."""
 
     __slots__ = (
+        "_action_misses",
         "_by_action",
         "_plans",
         "caller_independent",
@@ -66,6 +66,8 @@ class CompiledPolicy:
         self.context_keys = tuple(sorted(frozenset().union(*(s.context_keys for s in statements))))
         self._by_action: dict[str, tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]] = {}
         self._plans: dict[tuple[Any, ...], Plan] = {}
+        # (action, kind, index, level) → the action misses, by statement index (they ignore the caller).
+        self._action_misses: dict[tuple[Any, ...], dict[int, StatementMiss]] = {}
 
     def for_action(self, action: str) -> tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]:
         """(statements whose action element admits `action`, statements that miss on the action)."""
@@ -91,23 +93,55 @@ class CompiledPolicy:
             key = (action, caller.kind, who, has_boundary, kind, index, level)
         found = self._plans.get(key)
         if found is None:
-            candidates: list[tuple[CompiledStatement, MatchClass | None]] = []
-            misses: list[StatementMiss] = []
-            hits = self.for_action(action)[0]
-            for statement in self.statements:
-                if statement not in hits:
-                    miss = statement.action_miss(action)
-                else:
-                    principal = statement.principal_match(caller, has_boundary, by_role)
-                    if not isinstance(principal, Miss):
-                        candidates.append((statement, principal))
-                        continue
-                    miss = principal
-                misses.append(memo.statement_miss(kind, index, statement.label, statement.allow, level, miss))
-            found = Plan(tuple(candidates), tuple(misses))
+            found = self._plan(action, caller, has_boundary, kind, index, level, by_role)
             if len(self._plans) >= 8192:
                 self._plans.clear()
             self._plans[key] = found
+        return found
+
+    def _plan(
+        self,
+        action: str,
+        caller: Caller,
+        has_boundary: bool,
+        kind: PolicyType,
+        index: int,
+        level: int | None,
+        by_role: bool,
+    ) -> Plan:
+        candidates: list[tuple[CompiledStatement, MatchedStatement]] = []
+        misses: list[StatementMiss] = []
+        action_misses = self._action_misses_at(action, kind, index, level)
+        for statement in self.statements:
+            action_miss = action_misses.get(statement.index)
+            if action_miss is not None:
+                misses.append(action_miss)
+                continue
+            principal = statement.principal_match(caller, has_boundary, by_role)
+            if isinstance(principal, Miss):
+                label, allow = statement.label, statement.allow
+                misses.append(memo.statement_miss(kind, index, label, allow, level, principal))
+                continue
+            shown = principal if kind == "key_policy" else None
+            hit = memo.matched(kind, statement.allow, index, statement.label, level, shown)
+            candidates.append((statement, hit))
+        return Plan(tuple(candidates), tuple(misses))
+
+    def _action_misses_at(
+        self, action: str, kind: PolicyType, index: int, level: int | None
+    ) -> dict[int, StatementMiss]:
+        key = (action, kind, index, level)
+        found = self._action_misses.get(key)
+        if found is None:
+            found = {
+                statement.index: memo.statement_miss(
+                    kind, index, statement.label, statement.allow, level, statement.action_miss(action)
+                )
+                for statement in self.for_action(action)[1]
+            }
+            if len(self._action_misses) >= 1024:
+                self._action_misses.clear()
+            self._action_misses[key] = found
         return found
 
     def condition_values(self, key_lower: str) -> list[str]:

@@ -33,7 +33,7 @@ def result_key(prepared: Prepared) -> tuple[Any, ...] | None:
         referenced.update(policy.context_keys)
     projected: list[tuple[str, Any]] = []
     for name, value in request.context.items():
-        if not _plain(value):
+        if value.__class__ is not str and not _plain(value):
             return None  # the evaluation itself reports the bad value
         lower = name.lower()
         if lower in referenced or lower.startswith(_ALWAYS):

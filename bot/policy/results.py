@@ -46,7 +46,8 @@ def build_result(
         decided = [hit for kind in DENY_ORDER if layers[kind].applies for hit in layers[kind].deny_hits]
     else:
         decided = [hit for kind in LAYER_ORDER if layers[kind].applies for hit in layers[kind].allow_hits]
-    return SimulationResult(
+    # Every field is built here from already-validated parts, so validation would only repeat itself.
+    return SimulationResult.model_construct(
         decision=verdict.decision,
         failing_checks=tuple(memo.failing_check(astuple_check(check)) for check in verdict.checks),
         matched=tuple(decided),

@@ -67,6 +67,7 @@ def _principals(statement: Statement) -> tuple[PrincipalSpec, ...]:
 
 class CompiledStatement:
     __slots__ = (
+        "action_sources",
         "actions",
         "allow",
         "conditions",
@@ -89,6 +90,7 @@ class CompiledStatement:
         self.actions = tuple(
             action_pattern(text) for text in (statement.action or statement.not_action or ())
         )
+        self.action_sources = tuple(pattern.source for pattern in self.actions)
         self.not_resource = statement.not_resource is not None
         patterns = statement.resource if statement.resource is not None else statement.not_resource
         if patterns is None or (not self.not_resource and "*" in patterns):
@@ -113,7 +115,7 @@ class CompiledStatement:
         return found != self.not_action
 
     def action_miss(self, action: str) -> Miss:
-        return Miss("action", expected=tuple(p.source for p in self.actions), actual=(action,))
+        return Miss("action", expected=self.action_sources, actual=(action,))
 
     def principal_match(
         self, caller: Caller, has_boundary: bool, by_role: bool = False
@@ -144,23 +146,39 @@ class CompiledStatement:
 
     def evaluate_rest(self, resource: str, context: Context, principal: MatchClass | None) -> Outcome:
         """Resource and conditions, once action and principal matched."""
-        if self.resources is not None:
-            hit = any(pattern.matches(resource, context.single) for pattern in self.resources)
+        misses = self.rest_misses(resource, context)
+        return Outcome(not misses, principal, list(misses))
+
+    def rest_misses(self, resource: str, context: Context) -> tuple[Miss, ...]:
+        """Why the resource or the conditions fail, once action and principal matched (empty: a match).
+        The hot path: no objects are built for a statement that matches."""
+        resources = self.resources
+        if resources is not None:
+            lookup = context.single
+            hit = False
+            for pattern in resources:
+                if pattern.matches(resource, lookup):
+                    hit = True
+                    break
             if hit == self.not_resource:
-                expected = tuple(p.resolved(context.single) for p in self.resources)
-                return Outcome(False, misses=[Miss("resource", expected=expected, actual=(resource,))])
-        misses = [
+                expected = tuple(p.resolved(lookup) for p in resources)
+                return (Miss("resource", expected=expected, actual=(resource,)),)
+        if not self.conditions:
+            return ()
+        failed = [entry for entry in self.conditions if not entry.evaluate(context)]
+        if not failed:
+            return ()
+        values = context.values
+        return tuple(
             Miss(
                 "condition",
                 operator=entry.operator,
                 key=entry.key,
                 expected=entry.values,
-                actual=context.values.get(entry.key_lower),
+                actual=values.get(entry.key_lower),
             )
-            for entry in self.conditions
-            if not entry.evaluate(context)
-        ]
-        return Outcome(not misses, principal, misses)
+            for entry in failed
+        )
 
 
 def _no_variables(_key: str) -> str | None:
