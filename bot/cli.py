@@ -95,16 +95,21 @@ def web(port: int | None, host: str) -> None:
 
 
 @cli.command()
-def socket() -> None:
-    """The same Slack app over Socket Mode (needs SLACK_APP_TOKEN)."""
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Port of the /healthz, /readyz and /metrics listener (default $PORT or 3000).")
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address the probe listener binds.")
+def socket(port: int | None, host: str) -> None:
+    """The same Slack app over Socket Mode (needs SLACK_APP_TOKEN); stops cleanly on SIGTERM."""
     from bot.commands import serve as common
 
     settings = common.load_settings()
     common.require(settings, "slack_bot_token", "slack_app_token", command="socket")
     common.configure_process_logging(settings)
+    queue, _ = common.queue_and_store(settings)
+    common.install_queue_probe(queue)
     from handlers.socket import run
 
-    run(settings)
+    run(settings, host=host, port=port if port is not None else _port_from_env())
 
 
 def _slack_thread_replies(settings: Settings) -> ThreadReplies:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -61,15 +62,25 @@ def test_socket_mode_uses_the_app_token_and_slack_api_url(monkeypatch: pytest.Mo
     class Recorder:
         def __init__(self, app: object, app_token: str, web_client: object) -> None:
             started.update(app=app, app_token=app_token, web_client=web_client)
+            self.client = self
 
-        def start(self) -> None:
+        def is_connected(self) -> bool:
+            return bool(started.get("started"))
+
+        def connect(self) -> None:
             started["started"] = True
+
+        def close(self) -> None:
+            started["closed"] = True
 
     monkeypatch.setattr(socket_mode, "SocketModeHandler", Recorder)
     settings = Settings.model_validate({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1-A1-1-abc",
                                         "SLACK_API_URL": "http://127.0.0.1:9/api/",
                                         "REDIS_URL": "redis://127.0.0.1:6379/15"})
-    run_socket_mode(settings)
-    assert started["started"] is True and started["app_token"] == "xapp-1-A1-1-abc"
+    stop = threading.Event()
+    stop.set()  # stop at once: the handler connects, then closes
+    run_socket_mode(settings, host="127.0.0.1", port=0, stop=stop)
+    assert started["started"] is True and started["closed"] is True
+    assert started["app_token"] == "xapp-1-A1-1-abc"
     assert started["web_client"].base_url == "http://127.0.0.1:9/api/"
     assert started["app"].client.base_url == "http://127.0.0.1:9/api/"
