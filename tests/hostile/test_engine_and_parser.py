@@ -158,3 +158,21 @@ def test_parse_of_mention_and_markup_laden_text_returns_a_result(text: str) -> N
     assert result.relevant or not result.denials
 
 
+
+
+def test_a_diagnosis_of_a_key_policy_of_10000_statements_answers_and_renders_within_slack_limits() -> None:
+    from bot.diagnosis.diagnose import diagnose
+    from bot.ports import ThreadView
+    from handlers.blocks import thread_message
+    from tests.diagnosis.builders import admins, denial, key, principal, snapshot
+    from tests.fakes.slack_limits import block_problems
+
+    others = [{"Sid": f"S{i}", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{i:012d}:root"},
+               "Action": "kms:Encrypt", "Resource": "*"} for i in range(10_000)]
+    key_policy = {"Version": "2012-10-17", "Statement": [admins(), *others]}
+    result = diagnose(denial(), snapshot(principal(), key(key_policy)))
+    assert result.verdict == "implicit_deny"
+    assert any(lock.layer == "key_policy" and lock.allows is False for lock in result.locks)
+    message = thread_message(ThreadView(analysis_id="a", state="answered", diagnoses=(result,),
+                                        proposal_ids=("p-1",)))
+    assert block_problems(message["blocks"], limit=50) == []
