@@ -119,23 +119,30 @@ class AccountSession:
     """Clients for one account through one role's temporary credentials (thread-safe)."""
 
     def __init__(self, account: str, role_arn: str, session: botocore.session.Session,
-                 expiration: datetime | None, factory: SessionFactory) -> None:
+                 expiration: datetime | None, factory: SessionFactory,
+                 credentials: _Credentials | None = None) -> None:
         self.account = account
         self.role_arn = role_arn
         self.expiration = expiration
         self._session = session
+        self._credentials = credentials  # None: the session's own (the ambient identity)
         self._factory = factory
-        self._lock = threading.Lock()
         self._clients: dict[tuple[str, str], Any] = {}
 
     def _client(self, service: str, region: str | None) -> Any:
         where = (service, region or self._factory.settings.aws_default_region)
-        with self._lock:  # botocore sessions are not thread-safe; their clients are
+        keys: dict[str, Any] = {}
+        if self._credentials is not None:
+            keys = {"aws_access_key_id": self._credentials.access_key,
+                    "aws_secret_access_key": self._credentials.secret_key,
+                    "aws_session_token": self._credentials.token}
+        # botocore sessions are not thread-safe (their clients are), and the assumed roles share one.
+        with self._factory.client_lock:
             client = self._clients.get(where)
             if client is None:
                 client = self._session.create_client(
                     service, region_name=where[1], endpoint_url=self._factory.endpoint_url,
-                    config=CLIENT_CONFIG,
+                    config=CLIENT_CONFIG, **keys,
                 )
                 self._clients[where] = client
                 if self._factory.on_client is not None:
@@ -178,26 +185,43 @@ class SessionFactory:
         self._role_locks: dict[tuple[str, str | None], threading.Lock] = {}
         self._cache: dict[tuple[str, str | None], AccountSession] = {}
         self._base: AccountSession | None = None
+        self._assumed_core: botocore.session.Session | None = None
         self._identity: str | None = None
+        self.client_lock = threading.RLock()
 
-    def _new_session(self, credentials: _Credentials | None) -> botocore.session.Session:
-        """A botocore session counting its calls; without credentials, the ambient (base) identity."""
-        if credentials is None and self._given_base is not None:
+    def _new_session(self) -> botocore.session.Session:
+        """A botocore session counting its calls: the ambient (base) identity's, or the given one's."""
+        if self._given_base is not None:
             core: botocore.session.Session = self._given_base._session
         else:
-            core = botocore.session.get_session()
-            # Sharing the loader spares every new session from parsing the service models again.
-            core.register_component("data_loader", shared_loader())
-            core.set_config_variable("region", self.settings.aws_default_region)
-            if credentials is not None:
-                core.set_credentials(credentials.access_key, credentials.secret_key, credentials.token)
+            core = self._core()
         core.register("before-parameter-build", record_call)
         return core
+
+    def _core(self) -> botocore.session.Session:
+        core = botocore.session.get_session()
+        # Sharing the loader spares every new session from parsing the service models again.
+        core.register_component("data_loader", shared_loader())
+        core.set_config_variable("region", self.settings.aws_default_region)
+        return core
+
+    def _assumed_session(self) -> botocore.session.Session:
+        """One botocore session for every assumed role: each client gets its role's keys explicitly.
+
+        A session per role would rebuild the event handlers, endpoint resolver and service models each
+        time; shared, a cold analysis creates only its clients.
+        """
+        with self.client_lock:
+            if self._assumed_core is None:
+                core = self._core()
+                core.register("before-parameter-build", record_call)
+                self._assumed_core = core
+            return self._assumed_core
 
     def base(self) -> AccountSession:
         """The ambient identity (the bot's own): only STS is called with it."""
         if self._base is None:
-            session = self._new_session(None)
+            session = self._new_session()
             with self._lock:
                 if self._base is None:
                     self._base = AccountSession("", "", session, None, self)
@@ -218,10 +242,8 @@ class SessionFactory:
         expiration = creds["Expiration"]
         if expiration.tzinfo is None:
             expiration = expiration.replace(tzinfo=UTC)
-        session = self._new_session(
-            _Credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], expiration)
-        )
-        return AccountSession(arn.split(":")[4], arn, session, expiration, self)
+        keys = _Credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], expiration)
+        return AccountSession(arn.split(":")[4], arn, self._assumed_session(), expiration, self, keys)
 
     def _cached(self, arn: str, request_id: str) -> AccountSession:
         key = (arn, self.settings.reader_external_id)
