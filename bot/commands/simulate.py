@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 import orjson
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from bot.errors import UserError
 from bot.policy import evaluate
@@ -50,8 +50,27 @@ def _parse(text: str) -> SimulationDocument:
 
 
 def _result_line(text: str) -> str:
+    """`json.dumps(result.public_json(), separators=(",", ":"))`, built from the JSON text of each check
+    and matched statement, cached per instance: the engine shares those instances across results."""
     result = evaluate(_parse(text))
-    return json.dumps(result.public_json(), separators=(",", ":"))
+    checks = ",".join(_fragment(check) for check in result.failing_checks)
+    matched = ",".join(_fragment(statement) for statement in result.matched)
+    return f'{{"decision":{json.dumps(result.decision)},"failing_checks":[{checks}],"matched":[{matched}]}}'
+
+
+# id → (the instance, kept alive so that its id cannot be reused, and its compact JSON).
+_FRAGMENTS: dict[int, tuple[BaseModel, str]] = {}
+
+
+def _fragment(model: BaseModel) -> str:
+    found = _FRAGMENTS.get(id(model))
+    if found is not None and found[0] is model:
+        return found[1]
+    text = json.dumps(model.model_dump(mode="json", exclude_none=True), separators=(",", ":"))
+    if len(_FRAGMENTS) >= 65_536:
+        _FRAGMENTS.clear()
+    _FRAGMENTS[id(model)] = (model, text)
+    return text
 
 
 def _read(file: str, stdin: TextIO) -> str:

@@ -23,7 +23,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from bot.policy import result_cache
+from bot.policy import grants, memo, policies, result_cache
 from bot.policy.arn import account_of
 from bot.policy.combine import decide
 from bot.policy.context import build_context
@@ -196,6 +196,18 @@ def _run(prepared: Prepared, given: dict[str, Any], absent: frozenset[str]) -> R
     )
     verdict.notes.extend(notes)
     return Run(layers, verdict)
+
+
+def clear_caches() -> None:
+    """Forget every compiled policy, plan, shared result object and cached result (for tests that check
+    that a warm engine answers exactly as a cold one)."""
+    policies._CACHE.clear()
+    policies._BY_OBJECT.clear()
+    grants._GRANTS.clear()
+    memo._TABLE.clear()
+    memo._LAYERS.clear()
+    result_cache._RESULTS.clear()
+    classify_caller.cache_clear()
 
 
 def evaluate(doc: SimulationDocument) -> SimulationResult:
