@@ -48,6 +48,8 @@ class FaultyAws:
     upstream: str  # moto's endpoint, e.g. http://127.0.0.1:5000
     rules: list[Rule] = field(default_factory=list)
     seen: list[Seen] = field(default_factory=list)
+    # Answers given here instead of moto, for operations moto lacks (CloudTrail LookupEvents).
+    answers: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
 
@@ -62,6 +64,11 @@ class FaultyAws:
     ) -> None:
         with self._lock:
             self.rules.append(Rule(service, operation, fault, times, when))
+
+    def answer(self, service: str, operation: str, body: dict[str, Any]) -> None:
+        """Answer this operation with `body` (JSON protocol) when no fault is injected."""
+        with self._lock:
+            self.answers[(service, operation)] = body
 
     def clear(self) -> None:
         with self._lock:
@@ -172,6 +179,11 @@ def _handler(proxy: FaultyAws) -> type[BaseHTTPRequestHandler]:
                 self._send(status, payload, headers)
                 return
             host = upstream.hostname or "127.0.0.1"
+            canned = proxy.answers.get((service, operation))
+            if canned is not None:
+                proxy._note(Seen(service, operation, 200, False))
+                self._send(200, json.dumps(canned).encode(), [("Content-Type", "application/x-amz-json-1.1")])
+                return
             connection = http.client.HTTPConnection(host, upstream.port, timeout=30)
             try:
                 forwarded = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}

@@ -15,7 +15,7 @@ from tests.e2e.harness import CHANNEL, REQUESTER, Stack, free_port, http, wait_u
 from tests.e2e.test_slack_e2e import _text_of
 from tests.fakes.slack_api import FakeSlackApi
 
-__all__ = ["Tally", "free_port", "metric", "paste_threads", "state_of", "tally", "wait_all_final"]
+__all__ = ["Tally", "free_port", "metric", "paste_threads", "report", "state_of", "tally", "wait_all_final"]
 
 
 def state_of(message: dict[str, Any]) -> str | None:
@@ -92,3 +92,13 @@ def send_events(stack: Stack, paste: str, threads: list[str], *, prefix: str) ->
     return {
         ts: stack.message_event(paste, ts=ts, event_id=f"{prefix}{i}").status for i, ts in enumerate(threads)
     }
+
+
+def report(fault: str, result: Tally, **extra: object) -> None:
+    """One line of figures for docs/reliability/faults.md (seen with `pytest -s`)."""
+    figures = " ".join(f"{k}={v}" for k, v in extra.items())
+    print(
+        f"\nFAULT-RESULT {fault}: accepted={len(result.messages)} lost={result.lost} "
+        f"duplicated={result.duplicated} {figures}".rstrip(),
+        flush=True,
+    )

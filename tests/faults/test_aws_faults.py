@@ -12,11 +12,17 @@ from bot.store import Store
 from tests.e2e.harness import Stack, free_port
 from tests.fakes.slack_api import FakeSlackApi
 from tests.faults.aws_proxy import FaultyAws
-from tests.faults.helpers import metric, paste_threads, send_events, wait_all_final
+from tests.faults.helpers import metric, paste_threads, report, send_events, wait_all_final
 
 pytestmark = pytest.mark.e2e
 
-COLLECTED = {"kms", "iam", "sts", "organizations"}  # what these scenarios make the collectors call
+COLLECTED = {"kms", "iam", "sts", "organizations", "cloudtrail"}  # every service the collectors call
+
+
+def _without_key(paste: str) -> str:
+    """The paste with its key ARN cut out: the collectors then search CloudTrail for the key."""
+    head, _, tail = paste.partition(" on resource: ")
+    return head + (" " + tail.split(" ", 1)[1] if " " in tail else "")
 
 
 def _answered_despite(
@@ -27,17 +33,23 @@ def _answered_despite(
     stack.start_both(KMS_WHY_WORKER_METRICS_PORT=str(port))
     # The first two calls of every operation of every service fail; botocore's retries must absorb them.
     faulty_aws.inject("*", "*", fault=fault, times=2)  # type: ignore[arg-type]
-    pastes = [scenarios["missing-root-delegation"], scenarios["cross-account-key-policy"]]
+    faulty_aws.answer("cloudtrail", "LookupEvents", {"Events": []})  # moto has no LookupEvents
+    named = [scenarios["missing-root-delegation"], scenarios["cross-account-key-policy"]]
+    pastes = [*named, _without_key(named[0])]
     threads: list[str] = []
     for i, paste in enumerate(pastes):
         [thread] = paste_threads(slack, paste, 1, base=base + i)
         assert send_events(stack, paste, [thread], prefix=f"Ev{fault}{i}-") == {thread: 200}
         threads.append(thread)
     result = wait_all_final(slack, threads, timeout=90)
+    report(f"aws {fault} x2 on every operation", result, injected=len(faulty_aws.injected()),
+           services=",".join(sorted(faulty_aws.services_called())))
     assert (result.lost, result.duplicated) == (0, 0)
-    for thread in threads:
+    for thread in threads[:2]:
         assert "Could not see" not in result.texts[thread], result.texts[thread]
         assert "key policy" in result.texts[thread].lower()
+    # No key named and none found in CloudTrail: answered, saying what it could not see and why.
+    assert "Could not see" in result.texts[threads[2]] and "CloudTrail" in result.texts[threads[2]]
     faulted = {seen.service for seen in faulty_aws.injected()}
     assert faulted >= COLLECTED and faulted == faulty_aws.services_called()
     assert sum(metric(port, "kms_why_aws_errors_total", code=code) for code in codes) >= len(faulted)
@@ -75,6 +87,8 @@ def test_persistent_aws_throttling_fails_the_analysis_and_says_why(
     [thread] = paste_threads(slack, paste, 1, base=1700300200)
     assert send_events(stack, paste, [thread], prefix="EvThrottleForever-") == {thread: 200}
     result = wait_all_final(slack, [thread], timeout=120, final=("failed", "answered"))
+    report("aws persistent throttle on GetKeyPolicy", result, state=result.states[thread],
+           injected=len(faulty_aws.injected()), dead_letters=len(Store(e2e_redis).dead_letters()))
     assert result.messages == {thread: 1}
     assert result.states == {thread: "failed"}
     assert "Throttling" in result.texts[thread]
@@ -92,6 +106,7 @@ def test_a_denied_assume_role_is_answered_with_what_could_not_be_seen(
     [thread] = paste_threads(slack, paste, 1, base=1700300300)
     assert send_events(stack, paste, [thread], prefix="EvDeniedAssume-") == {thread: 200}
     result = wait_all_final(slack, [thread], timeout=60)
+    report("aws AssumeRole denied", result, state=result.states[thread])
     text = result.texts[thread]
     assert result.messages == {thread: 1}
     assert "Could not see" in text and "key_policy" in text
@@ -108,6 +123,7 @@ def _unreadable_key_policy_answer(
     [thread] = paste_threads(slack, paste, 1, base=base)
     assert send_events(stack, paste, [thread], prefix=f"EvNoKeyPolicy{base}-") == {thread: 200}
     result = wait_all_final(slack, [thread], timeout=60)
+    report("aws GetKeyPolicy denied", result, state=result.states[thread])
     assert result.messages == {thread: 1}
     return result.texts[thread]
 

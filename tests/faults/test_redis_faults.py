@@ -14,7 +14,7 @@ import pytest
 
 from tests.e2e.harness import Stack, http
 from tests.fakes.slack_api import FakeSlackApi
-from tests.faults.helpers import paste_threads, wait_all_final
+from tests.faults.helpers import paste_threads, report, wait_all_final
 from tests.faults.throwaway_redis import ThrowawayRedis
 
 pytestmark = pytest.mark.e2e
@@ -66,6 +66,7 @@ def test_redis_killed_and_restarted_in_the_middle_of_a_burst(
             assert status >= 500
             refused[ts] = (f"EvBurst-{i}", 1)
     assert len(accepted) >= 8 and len(refused) >= 1  # the restart did refuse events while Redis was away
+    refused_first = len(refused)
     for _ in range(3):  # Slack's three retries
         if not refused:
             break
@@ -76,6 +77,8 @@ def test_redis_killed_and_restarted_in_the_middle_of_a_burst(
                 del refused[ts]
     assert refused == {}
     result = wait_all_final(slack, threads, timeout=90)
+    report("redis SIGKILL+restart mid-burst (AOF always)", result, sent=len(threads),
+           refused_then_retried=refused_first)
     assert (result.lost, result.duplicated) == (0, 0)
     assert len(slack.calls("chat.postMessage")) == len(threads)
     assert own_redis.client().xlen("kms-why:jobs") == 0
@@ -104,5 +107,7 @@ def test_redis_unreachable_for_30_seconds(
     assert all(200 <= s < 300 for s in _slack_retries(stack, paste, refused).values())  # the 2nd retry
     assert http(stack.web_url + "/readyz").status == 200
     result = wait_all_final(slack, threads, timeout=90)
+    report("redis down 30 s", result, sent=len(threads), refused_then_retried=len(during),
+           outage_seconds=round(30.0, 1))
     assert (result.lost, result.duplicated) == (0, 0)
     assert len(slack.calls("chat.postMessage")) == len(threads)

@@ -12,7 +12,7 @@ import redis
 from bot.store import Store
 from tests.e2e.harness import CHANNEL, Stack, free_port, wait_until
 from tests.fakes.slack_api import FakeSlackApi
-from tests.faults.helpers import metric, paste_threads, send_events, tally, wait_all_final
+from tests.faults.helpers import metric, paste_threads, report, send_events, tally, wait_all_final
 
 pytestmark = pytest.mark.e2e
 
@@ -27,6 +27,7 @@ def test_slack_429_with_retry_after_is_waited_out_and_answered_once(
     slack.fail("chat.update", status=429, retry_after=1, times=3)
     assert set(send_events(stack, paste, threads, prefix="Ev429-").values()) == {200}
     result = wait_all_final(slack, threads, timeout=60)
+    report("slack 429 Retry-After:1 x3 postMessage, x3 update", result)
     assert (result.lost, result.duplicated) == (0, 0)
     posts = slack.calls("chat.postMessage")
     assert len(posts) == 3 + 3  # three refused with 429, then one per thread
@@ -44,6 +45,7 @@ def test_slack_5xx_is_retried_with_backoff_and_answered_once(
     slack.fail("chat.update", status=500, times=2)
     assert set(send_events(stack, paste, threads, prefix="Ev5xx-").values()) == {200}
     result = wait_all_final(slack, threads, timeout=60)
+    report("slack 503 x2 postMessage, 500 x2 update", result)
     assert (result.lost, result.duplicated) == (0, 0)
     assert len(slack.calls("chat.postMessage")) == 2 + 3
 
@@ -64,6 +66,8 @@ def test_slack_invalid_auth_dead_letters_the_job_loudly(
     assert dead.job_id == f"message:{CHANNEL}:{thread}"
     assert "invalid_auth" in dead.error
     assert tally(slack, [thread]).messages == {thread: 0}  # Slack refused everything: no message at all
+    dead_letters = len(store.dead_letters())
+    print(f"\nFAULT-RESULT slack invalid_auth: accepted=1 dead_letters={dead_letters}", flush=True)
     wait_until(lambda: "invalid_auth" in worker.output(), timeout=5, what="invalid_auth in the log")
     assert metric(port, "kms_why_slack_api_errors_total", error="invalid_auth") >= 1
     assert metric(port, "kms_why_jobs_total", kind="analyse", outcome="dead") == 1
@@ -86,5 +90,6 @@ def test_every_event_delivered_four_times_is_answered_once(
             statuses.append(reply.status)
     assert all(200 <= s < 300 for s in statuses)
     result = wait_all_final(slack, threads, timeout=60)
+    report("slack delivers every event 4 times", result, deliveries=len(statuses))
     assert (result.lost, result.duplicated) == (0, 0)
     assert len(slack.calls("chat.postMessage")) == 5

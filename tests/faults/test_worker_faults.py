@@ -17,7 +17,7 @@ from tests.e2e.harness import APPROVER, CHANNEL, REQUESTER, Stack, wait_until
 from tests.e2e.test_slack_e2e import APPROVE, CALLBACK_APPLY, _approve_value, _wait_answer
 from tests.fakes.slack_api import FakeSlackApi
 from tests.faults.aws_proxy import FaultyAws
-from tests.faults.helpers import tally
+from tests.faults.helpers import report, tally
 
 pytestmark = pytest.mark.e2e
 
@@ -71,6 +71,8 @@ def test_an_apply_killed_after_put_key_policy_is_finished_without_a_second_put(
     assert audit.action == "apply" and audit.approver == APPROVER
     assert store.get_intent(proposal_id, "apply") == "done"
     result = tally(slack, [thread])
+    report("worker SIGKILL after PutKeyPolicy", result, put_key_policy_calls=puts(),
+           audit_records=len(store.audit_records()), state=result.states[thread])
     assert result.messages == {thread: 1} and result.states == {thread: "applied"}
     assert len(slack.calls("chat.postMessage")) == 1
     assert store.dead_letters() == []
