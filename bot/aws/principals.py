@@ -1,13 +1,15 @@
 """Who called: the caller ARN resolved to its role or user, with every identity policy and the boundary.
 
 Reads run in two waves: the entity and its policy lists together, then every policy body together
-(a user's group policies need a third). A policy that cannot be read leaves `identity_policies`
+(a user's group policies need a third, except for the groups the user was in at the last analysis,
+which are read ahead in the first). A policy that cannot be read leaves `identity_policies`
 None: an incomplete set would pass for "no statement allows", which is a guess.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -128,6 +130,30 @@ def read_role(reader: IamReader, caller: Caller) -> tuple[PrincipalFacts, list[U
     return facts, reads.unseen + (boundary[0].unseen if boundary else [])
 
 
+class GroupMembership:
+    """The groups each user was last seen in, by (account, user name): a guess to read ahead, never an
+    answer (every analysis still lists the user's groups and keeps only those)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._groups: dict[tuple[str | None, str], tuple[str, ...]] = {}
+
+    def get(self, key: tuple[str | None, str]) -> tuple[str, ...]:
+        with self._lock:
+            return self._groups.get(key, ())
+
+    def put(self, key: tuple[str | None, str], groups: tuple[str, ...]) -> None:
+        with self._lock:
+            self._groups[key] = groups
+
+    def clear(self) -> None:
+        with self._lock:
+            self._groups.clear()
+
+
+GROUP_MEMBERSHIP = GroupMembership()  # process-wide, empty at import
+
+
 def _group_reads(reader: IamReader, account: str | None, partition: str, group: str) -> Reads:
     resource = f"arn:{partition}:iam::{account}:group/*"
     iam = reader.iam
@@ -168,16 +194,25 @@ def read_user(reader: IamReader, caller: Caller) -> tuple[PrincipalFacts, list[U
         pages = iam.get_paginator("list_user_policies").paginate(UserName=name)
         return [n for page in pages for n in page.get("PolicyNames", [])]
 
-    user_or_error, (group_names, listed_groups), (managed, listed), (names, listed_inline) = gather(
-        reader.pool, [
-            partial(_entity, lambda: iam.get_user(UserName=name)["User"]),
-            partial(reader.listing, groups, f"user {name}", "iam:ListGroupsForUser", resource),
-            partial(reader.listing, attached, f"user {name}", "iam:ListAttachedUserPolicies", resource),
-            partial(reader.listing, inline, f"user {name}", "iam:ListUserPolicies", resource),
-        ])
+    # The groups this user was in last time are read alongside ListGroupsForUser, so a warm analysis
+    # needs no extra stage for them; only the groups it names are kept, and new ones are read after.
+    member_key = (caller.account, name)
+    guessed = GROUP_MEMBERSHIP.get(member_key)
+    first: list[Callable[[], Any]] = [
+        partial(_entity, lambda: iam.get_user(UserName=name)["User"]),
+        partial(reader.listing, groups, f"user {name}", "iam:ListGroupsForUser", resource),
+        partial(reader.listing, attached, f"user {name}", "iam:ListAttachedUserPolicies", resource),
+        partial(reader.listing, inline, f"user {name}", "iam:ListUserPolicies", resource),
+    ]
+    first += [partial(_group_reads, reader, caller.account, caller.partition, g) for g in guessed]
+    user_or_error, (group_names, listed_groups), (managed, listed), (names, listed_inline), *early = gather(
+        reader.pool, first)
+    early_groups: dict[str, Reads] = dict(zip(guessed, early, strict=True))
     if isinstance(user_or_error, BaseException):
         facts = PrincipalFacts(arn=caller.arn, kind=caller.kind, account=caller.account)
         return facts, [_missing_or_failed(reader, caller, "user", user_or_error, resource)]
+    if listed_groups.complete:
+        GROUP_MEMBERSHIP.put(member_key, tuple(group_names))
     user: dict[str, Any] = dict(user_or_error)
     boundary_arn = (user.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
     reads_of = [InlineRead(partial(iam.get_user_policy, UserName=name, PolicyName=n),
@@ -185,14 +220,16 @@ def read_user(reader: IamReader, caller: Caller) -> tuple[PrincipalFacts, list[U
                 for n in names]
     own: list[tuple[str, ManagedKind]] = [(a, "managed") for a in managed]
     tasks: list[Callable[[], Reads]] = [partial(reader.documents, own, reads_of)]
-    tasks += [partial(_group_reads, reader, caller.account, caller.partition, g) for g in group_names]
+    tasks += [partial(_group_reads, reader, caller.account, caller.partition, g)
+              for g in group_names if g not in early_groups]
     boundary: list[Reads] = []
     if boundary_arn:
         tasks.append(partial(reader.managed, boundary_arn, "boundary", "permissions_boundary"))
     results = gather(reader.pool, tasks)
     if boundary_arn:
         boundary = [results.pop()]
-    reads = Reads().merge(listed_groups, listed, listed_inline, *results)
+    kept = [early_groups[g] for g in group_names if g in early_groups]
+    reads = Reads().merge(listed_groups, listed, listed_inline, *results, *kept)
     facts = PrincipalFacts(
         arn=caller.arn, kind="user", account=caller.account, user_arn=str(user["Arn"]),
         unique_id=user.get("UserId"), tags={t["Key"]: t["Value"] for t in user.get("Tags", [])},

@@ -8,6 +8,7 @@ import pytest
 
 from bot.aws.iam_policies import POLICY_VERSIONS
 from bot.aws.org import ORG_CACHE
+from bot.aws.principals import GROUP_MEMBERSHIP
 from bot.demo.world import World
 from tests.aws.faults import Faults
 
@@ -22,9 +23,11 @@ def _empty_process_caches() -> Iterator[None]:
     # The caches are process-wide by design; moto's reset re-uses ids, so each test starts empty.
     POLICY_VERSIONS.clear()
     ORG_CACHE.clear()
+    GROUP_MEMBERSHIP.clear()
     yield
     POLICY_VERSIONS.clear()
     ORG_CACHE.clear()
+    GROUP_MEMBERSHIP.clear()
 
 
 @pytest.fixture
