@@ -65,14 +65,14 @@ def scan(
     """Evaluate every statement of `policy` into `layer`; True when one of its Allows matched.
 
     The outcome depends only on the plan (action, caller, position), the resource and the values of the
-    context keys the policy mentions, so it is computed once per distinct combination."""
+    context keys its candidate statements mention, so it is computed once per distinct combination."""
     plan = policy.plan(request.action, request.caller, request.has_boundary, layer.layer, index, level)
     if not plan.candidates:
         # Only action and principal misses: nothing depends on the resource or the context.
         if plan.static_misses:
             layer.misses.extend(plan.static_misses)
         return False
-    key = (request.resource, *map(request.context.values.get, policy.context_keys))
+    key = (request.resource if plan.by_resource else None, *map(request.context.values.get, plan.keys))
     outcome: Outcomes | None = plan.outcomes.get(key)
     if outcome is None:
         outcome = _outcomes(plan, layer.layer, index, level, request)

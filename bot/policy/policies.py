@@ -26,7 +26,7 @@ class Plan:
     checks (each with the `MatchedStatement` it reports when it matches), the misses of the rest, and
     the outcomes already computed per (resource, context keys)."""
 
-    __slots__ = ("candidates", "outcomes", "static_misses")
+    __slots__ = ("by_resource", "candidates", "keys", "outcomes", "static_misses")
 
     def __init__(
         self,
@@ -35,6 +35,10 @@ class Plan:
     ) -> None:
         self.candidates = candidates
         self.static_misses = static_misses
+        # What the outcome depends on: the context keys the candidates mention (conditions and policy
+        # variables) and the resource if some candidate has a Resource/NotResource element.
+        self.keys = tuple(sorted(frozenset().union(*(s.context_keys for s, _ in candidates))))
+        self.by_resource = any(s.resources is not None for s, _ in candidates)
         self.outcomes: dict[tuple[Any, ...], Any] = {}
 
 
