@@ -61,7 +61,9 @@ def stmt(effect: str, action: Any, resource: Any = "*", **extra: Any) -> dict[st
 
 
 def key_policy(rng: random.Random, account: str) -> dict[str, Any]:
-    role = lambda name: f"arn:aws:iam::{account}:role/{name}"  # noqa: E731
+    def role(name: str) -> str:
+        return f"arn:aws:iam::{account}:role/{name}"
+
     statements = [
         stmt("Allow", "kms:*", Principal={"AWS": f"arn:aws:iam::{account}:root"}, Sid="EnableIAM"),
         stmt(
@@ -196,7 +198,7 @@ def identity_policy(rng: random.Random, keys: list[str]) -> dict[str, Any]:
 
 def scp_levels(rng: random.Random) -> list[list[dict[str, Any]]]:
     full = {"Version": "2012-10-17", "Statement": [stmt("Allow", "*", Sid="FullAWSAccess")]}
-    region = {
+    region: dict[str, Any] = {
         "Version": "2012-10-17",
         "Statement": [
             stmt(

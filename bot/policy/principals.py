@@ -17,7 +17,7 @@ match nobody.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Literal
 
@@ -44,6 +44,11 @@ class Caller:
     name: str | None = None  # user name, role name or federated-user name
     session: str | None = None  # role session name
     role_path: str = "/"
+    # Derived once: plans and contexts ask for it on every evaluation.
+    _principal_arn: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_principal_arn", self._derive_principal_arn())
 
     @property
     def role_arn(self) -> str | None:
@@ -54,6 +59,9 @@ class Caller:
     @property
     def principal_arn(self) -> str | None:
         """What AWS puts in `aws:PrincipalArn`: the role ARN for a session."""
+        return self._principal_arn
+
+    def _derive_principal_arn(self) -> str | None:
         if self.kind in ("role", "session"):
             return self.role_arn
         if self.kind == "service" or self.kind == "anonymous":
