@@ -78,6 +78,7 @@ class CompiledStatement:
         "not_action",
         "not_principal",
         "not_resource",
+        "principal_sources",
         "principals",
         "resources",
     )
@@ -106,6 +107,7 @@ class CompiledStatement:
         self.principals: tuple[PrincipalSpec, ...] | None = _principals(statement) if has_principal else None
         if self.principals is None and kind in ("rcp", "vpc_endpoint"):
             self.principals = (PrincipalSpec("any", "*"),)
+        self.principal_sources = tuple(spec.source for spec in self.principals or ())
         self.conditions: tuple[ConditionEntry, ...] = compile_conditions(statement.condition, variables)
         self.context_keys = _context_keys(statement, variables)
         self.context_key_order = tuple(sorted(self.context_keys))
@@ -132,7 +134,7 @@ class CompiledStatement:
             shown = caller.principal_arn if by_role and caller.kind == "session" else caller.arn
             return Miss(
                 "principal",
-                expected=tuple(spec.source for spec in self.principals),
+                expected=self.principal_sources,
                 actual=(shown or caller.arn,),
             )
         return found
