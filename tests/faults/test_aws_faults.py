@@ -76,7 +76,7 @@ def test_aws_5xx_on_every_call_type_is_retried_and_answered(
 
 def test_persistent_aws_throttling_fails_the_analysis_and_says_why(
     stack: Stack, slack: FakeSlackApi, scenarios: dict[str, str], faulty_aws: FaultyAws,
-    e2e_redis: redis.Redis,
+    e2e_redis: redis.Redis[bytes],
 ) -> None:
     # One attempt of the whole analysis: botocore's own six attempts with backoff already take ~30 s.
     # (The worker's retry of an analysis AWS kept failing is tested in test_aws_trouble.py.)

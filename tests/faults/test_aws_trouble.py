@@ -39,7 +39,8 @@ def proxy(world: World) -> Iterator[FaultyAws]:
 
 
 def _client(proxy: FaultyAws, service: str) -> Any:
-    return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing").client(
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
+    return session.client(  # type: ignore[call-overload]
         service, region_name="us-east-1", endpoint_url=proxy.url,
         config=Config(retries={"mode": "standard", "total_max_attempts": 2}),
     )
@@ -106,7 +107,7 @@ class _AnalyseReadingKms:
         return [diagnosis()]
 
 
-def _run(proxy: FaultyAws, redis_client: redis.Redis, prefix: str, tmp_path: Path
+def _run(proxy: FaultyAws, redis_client: redis.Redis[bytes], prefix: str, tmp_path: Path
          ) -> tuple[_AnalyseReadingKms, Store, FakeReplies]:
     queue, store = JobQueue(redis_client, prefix=prefix), Store(redis_client, prefix=prefix)
     replies = FakeReplies()
@@ -123,7 +124,7 @@ def _run(proxy: FaultyAws, redis_client: redis.Redis, prefix: str, tmp_path: Pat
 
 
 def test_an_analysis_whose_read_stayed_throttled_is_retried_then_answered(
-    proxy: FaultyAws, redis_client: redis.Redis, prefix: str, tmp_path: Path,
+    proxy: FaultyAws, redis_client: redis.Redis[bytes], prefix: str, tmp_path: Path,
 ) -> None:
     proxy.inject("kms", "GetKeyPolicy", fault="throttle", times=2)  # botocore's 2 attempts of the 1st run
     analyse, store, replies = _run(proxy, redis_client, prefix, tmp_path)
@@ -133,7 +134,7 @@ def test_an_analysis_whose_read_stayed_throttled_is_retried_then_answered(
 
 
 def test_an_analysis_aws_never_stops_throttling_is_dead_lettered_saying_why(
-    proxy: FaultyAws, redis_client: redis.Redis, prefix: str, tmp_path: Path,
+    proxy: FaultyAws, redis_client: redis.Redis[bytes], prefix: str, tmp_path: Path,
 ) -> None:
     proxy.inject("kms", "GetKeyPolicy", fault="unavailable")
     analyse, store, replies = _run(proxy, redis_client, prefix, tmp_path)

@@ -51,7 +51,7 @@ def test_slack_5xx_is_retried_with_backoff_and_answered_once(
 
 
 def test_slack_invalid_auth_dead_letters_the_job_loudly(
-    stack: Stack, slack: FakeSlackApi, scenarios: dict[str, str], e2e_redis: redis.Redis
+    stack: Stack, slack: FakeSlackApi, scenarios: dict[str, str], e2e_redis: redis.Redis[bytes]
 ) -> None:
     port = free_port()
     _, worker = stack.start_both(KMS_WHY_WORKER_METRICS_PORT=str(port))

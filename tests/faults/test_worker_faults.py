@@ -27,7 +27,7 @@ def test_an_apply_killed_after_put_key_policy_is_finished_without_a_second_put(
     slack: FakeSlackApi,
     scenarios: dict[str, str],
     world: World,
-    e2e_redis: redis.Redis,
+    e2e_redis: redis.Redis[bytes],
     faulty_aws: FaultyAws,
     tmp_path: Path,
 ) -> None:

@@ -59,5 +59,5 @@ class ThrowawayRedis:
             self._process.kill()
             self._process.wait(10)
 
-    def client(self) -> redis.Redis:
+    def client(self) -> redis.Redis[bytes]:
         return redis.Redis(port=self.port)
