@@ -91,7 +91,10 @@ def test_persistent_aws_throttling_fails_the_analysis_and_says_why(
            injected=len(faulty_aws.injected()), dead_letters=len(Store(e2e_redis).dead_letters()))
     assert result.messages == {thread: 1}
     assert result.states == {thread: "failed"}
-    assert "Throttling" in result.texts[thread]
+    assert (
+        "The analysis failed: AwsUnavailable: AWS kept failing after retries: kms GetKeyPolicy: "
+        "ThrottlingException" in result.texts[thread]
+    )
     [dead] = Store(e2e_redis).dead_letters()
     assert "Throttling" in dead.error
 
