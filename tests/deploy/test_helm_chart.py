@@ -80,9 +80,38 @@ def test_socket_mode_renders_no_service_or_ingress_and_keeps_two_connections(ren
     budget = one(manifests, "PodDisruptionBudget", "-socket")
     assert _matches(budget["spec"]["selector"]["matchLabels"], _pod_labels(socket))
     assert budget["spec"]["minAvailable"] >= 1
-    # Socket Mode opens no port: an HTTP probe would only ever fail.
+    # No Service, yet the pods listen for probes and scrapes: a roll-out waits on the new pod's /readyz,
+    # which passes only once its WebSocket is open.
     container = containers(socket)[0]
-    assert "ports" not in container and "livenessProbe" not in container
+    assert container["ports"] == [{"name": "http", "containerPort": 3000, "protocol": "TCP"}]
+    assert container["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert {"name": "PORT", "value": "3000"} in container["env"]
+    annotations = socket["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true" and annotations["prometheus.io/port"] == "3000"
+    assert "checkov.io/skip1" not in socket["metadata"].get("annotations", {})
+
+
+def test_socket_probes_and_scrapes_follow_web_port(render: Render) -> None:
+    socket = one(render(merge_socket({"web": {"port": 8081}})), "Deployment", "-socket")
+    container = containers(socket)[0]
+    assert container["ports"][0]["containerPort"] == 8081
+    assert {"name": "PORT", "value": "8081"} in container["env"]
+    assert socket["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] == "8081"
+
+
+def test_socket_network_policy_lets_only_the_scraper_in_on_the_http_port(render: Render) -> None:
+    manifests = render(merge_socket({"networkPolicy": {"enabled": True}}))
+    assert "Service" not in kinds(manifests)
+    policy, socket = one(manifests, "NetworkPolicy", "-socket"), one(manifests, "Deployment", "-socket")
+    assert policy["spec"]["podSelector"]["matchLabels"] == socket["spec"]["selector"]["matchLabels"]
+    (rule,) = policy["spec"]["ingress"]
+    assert rule["ports"] == [{"port": "http", "protocol": "TCP"}]
+    monitoring = {"kubernetes.io/metadata.name": "monitoring"}  # values.yaml's networkPolicy.metricsFrom
+    assert rule["from"] == [{"namespaceSelector": {"matchLabels": monitoring}}]
+    closed = render(merge_socket({"networkPolicy": {"enabled": True, "metricsFrom": []}}))
+    assert one(closed, "NetworkPolicy", "-socket")["spec"]["ingress"] == []
 
 
 def test_socket_mode_keeps_its_disruption_budget_even_when_disabled(render: Render) -> None:

@@ -101,7 +101,8 @@ def listeners() -> dict[str, set[str]]:
         return recorder[0]
 
     patch = pytest.MonkeyPatch()
-    patch.setattr(handlers.app, "App", make)
+    # build_app instantiates Bolt's App through its request-id subclass: record in its place.
+    patch.setattr(handlers.app, "_RequestIdApp", make)
     try:
         settings = Settings(SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET="secret")
         handlers.app.build_app(settings, _Sink(), _Sink())

@@ -152,7 +152,7 @@ app.kubernetes.io/component: {{ . }}
   value: {{ $v.worker.metricsPort | quote }}
 {{- end }}
 {{- end }}
-{{- if eq .component "web" }}
+{{- if has .component (list "web" "socket") }}
 - name: PORT
   value: {{ $v.web.port | quote }}
 {{- end }}
