@@ -10,12 +10,16 @@ policies, and sometimes a permissions boundary, a session policy, SCP and RCP le
 endpoint policy. Policies are drawn from pools (as real accounts reuse them), but every document is
 validated separately, so each evaluation sees fresh dicts and pays for the content-cache lookup.
 
-Figures printed:
+Figures printed (complete results, misses included, as the diagnosis and `simulate` get them):
 - in-process, cold: the first pass (compiles every distinct policy once);
-- in-process, new requests: other requests against the same (already compiled) policy pools;
-- in-process, repeated: the first documents again (a long-running worker re-evaluating);
-- subprocess: `kms-why simulate --jsonl` over the same documents, wall time including start-up,
-  parsing and JSON output.
+- in-process, NEW requests (the headline): other requests against the same, already compiled, policy
+  pools; the result cache cannot serve them;
+- in-process, repeated: the first documents again (served by the result cache);
+- subprocess: `kms-why simulate --jsonl` over the first documents (so compiling too), wall time including
+  start-up, parsing and JSON output, and the child's CPU time after start-up.
+In-process figures are per second of this process's CPU time, also scaled to a reference loop (the
+machine is shared: the scaled figure is the one to compare across runs). `--instructions` adds a
+load-independent count: CPU instructions per new-request evaluation under valgrind (callgrind).
 """
 
 from __future__ import annotations
