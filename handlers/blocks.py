@@ -7,11 +7,12 @@ blocks: diagnoses that do not fit are counted, not dropped silently.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from bot.approval import proposable_fix
-from bot.diagnosis.models import Diagnosis, Fix, Lock
+from bot.diagnosis.models import Diagnosis, Fix, Lock, UnseenRemedy
 from bot.ports import ThreadView
 from handlers.text import clip, code, code_block, escape_keeping_user_mentions, escape_mrkdwn, plain
 
@@ -22,6 +23,7 @@ COMMANDS_PREVIEW_CHARS = 1200
 COMMANDS_SUFFIX = "|commands"  # on a "see all" button's value: the fix's CLI script, not its diff
 READ_ONLY_CLI = re.compile(r"^aws \S+ (get|describe|list)-\S*")
 MAX_FIXES_SHOWN = 2
+MAX_REMEDIES_SHOWN = 2
 
 ACTION_APPROVE = "approve_proposal"
 ACTION_REJECT = "reject_proposal"
@@ -128,6 +130,7 @@ def _why_blocks(diagnosis: Diagnosis) -> list[dict[str, Any]]:
         names = ", ".join(code(item) for item in diagnosis.unseen) or "some context"
         details = [f"• {escape_mrkdwn(line)}" for line in diagnosis.unseen_details]
         blocks.append(_section("\n".join([f"*Could not see:* {names}", *details])))
+    blocks += _remedy_blocks(diagnosis)
     if diagnosis.question:
         blocks.append(_section(f"❓ {escape_mrkdwn(diagnosis.question)}"))
     asides = [f"From CloudTrail: {escape_mrkdwn(fact)}" for fact in diagnosis.inferred]
@@ -135,6 +138,26 @@ def _why_blocks(diagnosis: Diagnosis) -> list[dict[str, Any]]:
     if asides:
         blocks.append(_context("\n".join(asides)))
     return blocks
+
+
+def _remedy_blocks(diagnosis: Diagnosis) -> list[dict[str, Any]]:
+    """The statements "Add this statement" refers to, whole: a statement cut midway would be wrong."""
+    blocks = [_remedy_section(remedy) for remedy in diagnosis.unseen_remedies[:MAX_REMEDIES_SHOWN]]
+    hidden = len(diagnosis.unseen_remedies) - MAX_REMEDIES_SHOWN
+    if hidden > 0:
+        blocks.append(_context(f"{hidden} more statement(s) for what could not be seen: "
+                               "see `kms-why explain`."))
+    return blocks
+
+
+def _remedy_section(remedy: UnseenRemedy) -> dict[str, Any]:
+    what = ", ".join(LAYER_WORDS.get(item) or item for item in remedy.what)
+    head = f"*Statement to add so the reader role can see the {escape_mrkdwn(what)}:*\n"
+    for indent in (2, None):
+        text = head + code_block(json.dumps(remedy.statement, indent=indent, ensure_ascii=False))
+        if len(text) <= MAX_TEXT:
+            return _section(text)
+    return _section(head + "_too long for Slack: run `kms-why explain` with the same paste to see it._")
 
 
 def _fix_blocks(fix: Fix, more_value: str, label: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from bot.diagnosis.locks import layer_words
 from bot.diagnosis.models import Diagnosis, Fix, Lock
 
@@ -84,8 +86,6 @@ def _fix(number: int, fix: Fix, paint: _Paint) -> list[str]:
     if fix.diff:
         lines += _diff(fix.diff, paint)
     if fix.statement and fix.kind == "iam_policy_patch":
-        import json
-
         lines += ["      " + line for line in json.dumps(fix.statement, indent=2).splitlines()]
     if fix.summary.startswith("Or ") and fix.kind == "key_policy_patch":
         lines.append(paint("    (apply it with the same commands as above, using this policy)", "dim"))
@@ -139,6 +139,10 @@ def render(diagnosis: Diagnosis, *, colour: bool = False) -> str:
     if diagnosis.unseen:
         lines.append(paint("Could not see: ", "yellow") + ", ".join(diagnosis.unseen))
         lines += [paint("  · " + detail, "dim") for detail in diagnosis.unseen_details]
+    for remedy in diagnosis.unseen_remedies:
+        what = ", ".join(layer_words(item) for item in remedy.what)
+        lines.append(paint(f"  Statement to add so the reader role can see the {what}:", "yellow"))
+        lines += ["      " + line for line in json.dumps(remedy.statement, indent=2).splitlines()]
     if diagnosis.inferred:
         lines.append(paint("Inferred (lower confidence): ", "yellow") + "; ".join(diagnosis.inferred))
     for note in diagnosis.notes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from bot.diagnosis.causes import make_cause
@@ -11,7 +12,7 @@ from bot.diagnosis.findings import Finding
 from bot.diagnosis.fixes import build_fixes
 from bot.diagnosis.locks import build_locks, layer_words
 from bot.diagnosis.lookalikes import before_engine, lookalike
-from bot.diagnosis.models import Diagnosis, Lock
+from bot.diagnosis.models import Diagnosis, Lock, UnseenRemedy
 from bot.errors import UserError
 from bot.parse.models import Denial
 from bot.patch import Evaluator
@@ -127,6 +128,7 @@ def diagnose(denial: Denial, snapshot: Snapshot, *, evaluate: Evaluator | None =
         locks=tuple(locks),
         unseen=tuple(unseen),
         unseen_details=tuple(details),
+        unseen_remedies=_remedies(snapshot),
         fixes=tuple(fixes),
         inferred=_inferred(denial, snapshot),
         cross_account=cross,
@@ -177,6 +179,7 @@ def _unweighed(
         locks=tuple(locks),
         unseen=("identity", "key_policy"),
         unseen_details=(f"identity, key_policy: {reason}; the verdict is not the policies' decision.",),
+        unseen_remedies=_remedies(snapshot),
         fixes=tuple(build_fixes(finding, built, snapshot, locks, evaluate)),
         question=question,
         principal_account=built.principal_account,
@@ -264,6 +267,25 @@ def _unseen(
             "(eventual consistency)."
         )
     return unseen, details
+
+
+def _remedies(snapshot: Snapshot) -> tuple[UnseenRemedy, ...]:
+    """The statements the unseen details' "Add this statement" sentences refer to, each once.
+
+    One statement can reveal several layers (the reader role's trust statement): it is shown once,
+    naming all of them.
+    """
+    found: dict[str, UnseenRemedy] = {}
+    for item in snapshot.unseen:
+        if item.remedy_statement is None:
+            continue
+        same = json.dumps(item.remedy_statement, sort_keys=True)
+        earlier = found.get(same)
+        if earlier is None:
+            found[same] = UnseenRemedy(what=(item.what,), statement=item.remedy_statement, remedy=item.remedy)
+        elif item.what not in earlier.what:
+            found[same] = earlier.model_copy(update={"what": (*earlier.what, item.what)})
+    return tuple(found.values())
 
 
 def _inferred(denial: Denial, snapshot: Snapshot) -> tuple[str, ...]:

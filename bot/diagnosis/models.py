@@ -57,6 +57,16 @@ class Fix(BaseModel):
     blast_radius: str | None = None
 
 
+class UnseenRemedy(BaseModel):
+    """The policy statement that would let the reader role see something it could not (issue 4)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    what: tuple[str, ...]  # the unseen items it would reveal (layer names or context keys, as `Unseen.what`)
+    statement: dict[str, Any]
+    remedy: str | None = None  # the collector's sentence saying which policy the statement goes in
+
+
 class Diagnosis(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -66,6 +76,7 @@ class Diagnosis(BaseModel):
     locks: tuple[Lock, ...]
     unseen: tuple[str, ...] = ()
     unseen_details: tuple[str, ...] = ()  # one sentence per unseen item: what, why, what would help
+    unseen_remedies: tuple[UnseenRemedy, ...] = ()  # statements the details' "Add this statement" refer to
     fixes: tuple[Fix, ...] = ()
     inferred: tuple[str, ...] = ()  # facts recovered from CloudTrail rather than the paste
     cross_account: bool = False

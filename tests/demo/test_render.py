@@ -50,3 +50,21 @@ def test_question_back_for_a_redacted_account() -> None:
     )
     text = render(d)
     assert "Question:" in text and "'****'" in text
+
+
+def test_an_unreadable_key_policy_shows_the_statement_that_would_let_the_reader_see_it() -> None:
+    import json
+
+    from bot.snapshot import Unseen
+
+    statement = {"Sid": "AllowKmsWhyReaderToReadThisKey", "Effect": "Allow",
+                 "Principal": {"AWS": "arn:aws:iam::444455556666:role/kms-why-reader"},
+                 "Action": ["kms:GetKeyPolicy"], "Resource": "*"}
+    unseen = Unseen(what="key_policy", reason="GetKeyPolicy failed: AccessDeniedException.",
+                    remedy="Add this statement to the key policy of the key.", remedy_statement=statement)
+    text = render(diagnose(denial(), snapshot(principal(), key(None), unseen=(unseen,))))
+    assert "Statement to add so the reader role can see the key policy:" in text
+    after = text.split("can see the key policy:\n", 1)[1]
+    body = "\n".join(line for line in after.splitlines() if line.startswith("      "))
+    assert json.loads(body) == statement
+    assert text.index("Add this statement") < text.index("AllowKmsWhyReaderToReadThisKey")

@@ -141,11 +141,6 @@ def test_a_key_policy_the_reader_cannot_read_is_unseen_and_says_why(
     assert "Approve" not in text  # nothing is proposed over a policy the bot never saw
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: bot/diagnosis/diagnose.py keeps the Unseen's remedy sentence but drops its "
-    "remedy_statement, so the answer says 'Add this statement' without the statement",
-)
 def test_a_key_policy_the_reader_cannot_read_comes_with_the_statement_that_would_let_it(
     stack: Stack, slack: FakeSlackApi, scenarios: dict[str, str], faulty_aws: FaultyAws
 ) -> None:
