@@ -167,7 +167,7 @@ def _layers(prepared: Prepared, request: Request) -> dict[PolicyType, Layer]:
     return layers
 
 
-def _run(prepared: Prepared, given: dict[str, Any], absent: frozenset[str]) -> Run:
+def _run(prepared: Prepared, given: dict[str, Any], absent: frozenset[str], explain: bool = True) -> Run:
     doc = prepared.doc
     context = build_context(given, prepared.caller, prepared.key_account, absent)
     has_boundary = prepared.boundary is not None and prepared.caller.kind in (
@@ -176,7 +176,9 @@ def _run(prepared: Prepared, given: dict[str, Any], absent: frozenset[str]) -> R
         "session",
         "fedsession",
     )
-    request = Request(prepared.caller, doc.request.action, doc.request.resource, context, has_boundary)
+    request = Request(
+        prepared.caller, doc.request.action, doc.request.resource, context, has_boundary, explain
+    )
     layers = _layers(prepared, request)
     notes: list[str] = []
     if doc.key.state != "Enabled":
@@ -210,16 +212,24 @@ def clear_caches() -> None:
     classify_caller.cache_clear()
 
 
-def evaluate(doc: SimulationDocument) -> SimulationResult:
-    """Evaluate one simulation document. Raises `PolicyError` (a `UserError`) for malformed input."""
+def evaluate(doc: SimulationDocument, explain: bool = True) -> SimulationResult:
+    """Evaluate one simulation document. Raises `PolicyError` (a `UserError`) for malformed input.
+
+    `explain=False` leaves `misses` empty (every other field is the same): for callers that do not read
+    why statements failed, such as `kms-why simulate`, whose output is decision, failing checks and
+    matched statements. The diagnosis reads `misses`: it keeps the default.
+
+    Policy dicts must not be mutated once evaluated (compiled policies are cached by identity)."""
     prepared = prepare(doc)
     key = result_cache.result_key(prepared)
+    if key is not None:
+        key = (*key, explain)
     cached = result_cache.recall(key)
     if cached is not None:
         return cached
     if doc.request.unknown_keys:
-        runner = functools.partial(_run, prepared)
+        runner = functools.partial(_run, prepared, explain=explain)
         result = three_valued(doc.request, prepared.policies(), prepared.grants, runner)
     else:
-        result = build_result(_run(prepared, doc.request.context, frozenset()), set(), (), [])
+        result = build_result(_run(prepared, doc.request.context, frozenset(), explain), set(), (), [])
     return result_cache.remember(key, result)

@@ -73,7 +73,13 @@ _GRANTS: dict[tuple[int, bytes | str], Grant] = {}
 
 def parse_grant(raw: Any, index: int) -> Grant:
     """Read one grant (cached by content and position)."""
-    key = (index, content_key(raw))
+    content = content_key(raw)
+    if content is None:
+        try:
+            return _parse_grant(raw, index)
+        except RecursionError:
+            raise PolicyError(f"grants[{index}]: nested too deeply") from None
+    key = (index, content)
     found = _GRANTS.get(key)
     if found is None:
         found = _parse_grant(raw, index)

@@ -54,6 +54,8 @@ class Request:
     resource: str
     context: Context
     has_boundary: bool
+    # False: leave out the statement misses (`SimulationResult.misses`), for callers that do not read them.
+    explain: bool = True
 
 
 Outcomes = tuple[bool, tuple[MatchedStatement, ...], tuple[MatchedStatement, ...], tuple[StatementMiss, ...]]
@@ -69,7 +71,7 @@ def scan(
     plan = policy.plan(request.action, request.caller, request.has_boundary, layer.layer, index, level)
     if not plan.candidates:
         # Only action and principal misses: nothing depends on the resource or the context.
-        if plan.static_misses:
+        if plan.static_misses and request.explain:
             layer.misses.extend(plan.static_misses)
         return False
     key = (request.resource if plan.by_resource else None, *map(request.context.values.get, plan.keys))
@@ -80,10 +82,11 @@ def scan(
             plan.outcomes.clear()
         plan.outcomes[key] = outcome
     allowed, allows, denies, misses = outcome
-    if plan.static_misses:
-        layer.misses.extend(plan.static_misses)
-    if misses:
-        layer.misses.extend(misses)
+    if request.explain:
+        if plan.static_misses:
+            layer.misses.extend(plan.static_misses)
+        if misses:
+            layer.misses.extend(misses)
     if allows:
         layer.allow_hits.extend(allows)
     if denies:
@@ -148,6 +151,8 @@ def grants_layer(grants: list[Grant], request: Request) -> Layer:
     for grant in grants:
         misses = grant.evaluate(request.action, request.caller, request.context)
         if misses:
+            if not request.explain:
+                continue
             layer.misses.extend(
                 memo.statement_miss("grants", grant.index, grant.label, True, None, miss) for miss in misses
             )

@@ -159,8 +159,10 @@ class CompiledPolicy:
 
 
 _CACHE: dict[tuple[str, bytes | str], CompiledPolicy] = {}
-_BY_OBJECT: dict[tuple[int, str], tuple[Any, CompiledPolicy]] = {}
+# (id of the policy's Statement list, kind, Version) → (that list, its compiled policy); see compile_policy.
+_BY_OBJECT: dict[tuple[int, str, Any], tuple[Any, CompiledPolicy]] = {}
 _CACHE_LIMIT = 4096
+_TOP_LEVEL = frozenset(("Version", "Id", "Statement"))
 
 
 def policy_name(where: tuple[Any, ...]) -> str:
@@ -169,22 +171,52 @@ def policy_name(where: tuple[Any, ...]) -> str:
 
 
 def compile_policy(raw: Any, where: tuple[Any, ...], kind: PolicyKind) -> CompiledPolicy:
-    """Compile (or fetch from the content cache) one policy; `where` names it in errors (`policy_name`).
+    """Compile (or fetch from a cache) one policy; `where` names it in errors (`policy_name`).
 
-    Two caches: by object (the same dict evaluated again, e.g. the same document in three-valued mode;
-    the entry holds the dict, so its id cannot be reused) and by content (its repr). Policies are treated
-    as immutable once evaluated: build a new dict for a patched policy rather than editing one in place.
+    Two caches. By identity: a policy whose `Statement` list is the very list object compiled before
+    (the same policy dict again, or a copy of its top level, which is what validating a
+    `SimulationDocument` makes: pydantic copies the policy dict but not the lists inside it). The entry
+    holds the list, so its id cannot be reused while the entry lives. Otherwise by content (its JSON
+    text), which costs a serialisation. Policies must therefore not be mutated once evaluated: build a
+    new policy (new Statement list) for a patched policy rather than editing one in place.
     """
-    object_key = (id(raw), kind)
-    seen = _BY_OBJECT.get(object_key)
-    if seen is not None and seen[0] is raw:
-        return seen[1]
-    cache_key = (kind, content_key(raw))
-    cached = _CACHE.get(cache_key)
-    if cached is not None:
-        _remember_object(object_key, raw, cached)
-        return cached
+    statements_raw = raw.get("Statement") if raw.__class__ is dict else None
+    object_key: tuple[int, str, Any] | None = None
+    if statements_raw.__class__ is list:
+        version = raw.get("Version")
+        if version is None or version.__class__ is str:
+            object_key = (id(statements_raw), kind, version)
+            seen = _BY_OBJECT.get(object_key)
+            # The identity says nothing about the other top-level fields: unknown ones must still fail.
+            if seen is not None and seen[0] is statements_raw and _TOP_LEVEL.issuperset(raw):
+                return seen[1]
+    content = content_key(raw)
+    if content is None:
+        # Nested too deeply to serialise: compile without caching; parsing reports what is wrong.
+        return _compile_guarded(raw, where, kind)
+    cache_key = (kind, content)
+    compiled = _CACHE.get(cache_key)
+    if compiled is None:
+        compiled = _compile_guarded(raw, where, kind)
+        if len(_CACHE) >= _CACHE_LIMIT:
+            _CACHE.clear()
+        _CACHE[cache_key] = compiled
+    if object_key is not None:
+        if len(_BY_OBJECT) >= 2048:
+            _BY_OBJECT.clear()
+        _BY_OBJECT[object_key] = (statements_raw, compiled)
+    return compiled
+
+
+def _compile_guarded(raw: Any, where: tuple[Any, ...], kind: PolicyKind) -> CompiledPolicy:
     name = policy_name(where)
+    try:
+        return _compile(raw, name, kind)
+    except RecursionError:
+        raise PolicyError(f"{name}: nested too deeply") from None
+
+
+def _compile(raw: Any, name: str, kind: PolicyKind) -> CompiledPolicy:
     document = parse_policy(raw, name)
     statements: list[CompiledStatement] = []
     raw_statements = raw.get("Statement", [])
@@ -194,25 +226,18 @@ def compile_policy(raw: Any, where: tuple[Any, ...], kind: PolicyKind) -> Compil
             statements.append(CompiledStatement(statement, index, kind, document.variables))
         except ValueError as error:
             raise PolicyError(f"{name} {statement_label(index, raw_list[index])}: {error}") from None
-    compiled = CompiledPolicy(tuple(statements), document.variables)
-    if len(_CACHE) >= _CACHE_LIMIT:
-        _CACHE.clear()
-    _CACHE[cache_key] = compiled
-    _remember_object(object_key, raw, compiled)
-    return compiled
+    return CompiledPolicy(tuple(statements), document.variables)
 
 
-def content_key(raw: Any) -> bytes | str:
-    """The policy's content as a cache key; orjson is ~10x faster than repr when it is installed."""
+def content_key(raw: Any) -> bytes | str | None:
+    """The policy's content as a cache key (orjson is ~10x faster than repr when it is installed);
+    None when it is nested too deeply to serialise (JSON allows more depth than Python's recursion)."""
     if _orjson is not None:
         try:
             return _orjson.dumps(raw)
         except TypeError:
             pass
-    return repr(raw)
-
-
-def _remember_object(key: tuple[int, str], raw: Any, compiled: CompiledPolicy) -> None:
-    if len(_BY_OBJECT) >= 512:
-        _BY_OBJECT.clear()
-    _BY_OBJECT[key] = (raw, compiled)
+    try:
+        return repr(raw)
+    except RecursionError:
+        return None

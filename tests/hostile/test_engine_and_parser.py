@@ -111,8 +111,9 @@ def test_a_nested_action_list_is_refused_with_policy_error() -> None:
 
 
 @pytest.mark.xfail(strict=True, raises=RecursionError,
-                   reason="bot.policy.policies.content_key repr()s the policy: 990 levels (which json.loads "
-                          "accepts) exceed the recursion limit; reported to the engine's owner")
+                   reason="the test's own json.loads of 990 levels exceeds the recursion limit under pytest's "
+                          "stack, before the engine runs; the engine's refusal is tested in "
+                          "tests/policy/test_deep_nesting.py with lists built without recursion")
 def test_a_policy_nested_as_deep_as_json_allows_is_refused_with_policy_error() -> None:
     with pytest.raises(PolicyError):
         evaluate(SimulationDocument.model_validate(_nested_document(990)))
