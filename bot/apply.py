@@ -30,7 +30,7 @@ from bot.approval import (
     stale_policy_message,
 )
 from bot.jobs import DecisionJob, SlackPlace
-from bot.ports import ThreadReplies, ThreadState, ThreadView
+from bot.ports import ApproverDirectory, DirectoryUnavailable, ThreadReplies, ThreadState, ThreadView
 from bot.settings import Settings
 from bot.store import AnalysisRecord, AuditRecord, Store
 
@@ -86,8 +86,21 @@ def slack_permalink(channel_id: str, ts: str | None) -> str:
     return f"https://slack.com/archives/{channel_id}/p{ts.replace('.', '')}"
 
 
+def unconfirmed_membership_message(problem: DirectoryUnavailable) -> str:
+    return (
+        "Nothing was applied: kms-why could not confirm that you are in an approver user group "
+        f"({problem}), and it does not guess."
+    )
+
+
 class Decisions:
-    """Carries out DecisionJobs. `group_members` are users the web process found in approver groups."""
+    """Carries out DecisionJobs, checking who may decide again, group membership included.
+
+    Membership of approver user groups is read from `directory` under the per-key lock, right
+    before applying: someone removed from a group since the web process checked is refused. With no
+    directory, or when Slack does not answer, membership cannot be confirmed and the decision is
+    refused (never assumed).
+    """
 
     def __init__(
         self,
@@ -99,8 +112,10 @@ class Decisions:
         clock: Callable[[], datetime],
         lock_seconds: float = 60.0,
         pause_after_put: Callable[[], None] | None = None,
+        directory: ApproverDirectory | None = None,
     ) -> None:
         self._store = store
+        self._directory = directory
         self._replies = replies
         self._keys = key_policies
         self._settings = settings
@@ -142,9 +157,10 @@ class Decisions:
             # This very decision already completed (the job ran twice): just make sure the thread says so.
             self._redraw(proposal, job.action, job.user_id, job.reason)
             return "duplicate"
-        # Group membership needs Slack's usergroups API, which the web process consulted on submit;
-        # the worker re-checks everything else.
-        members = frozenset({job.user_id}) if self._settings.approver_groups else frozenset()
+        try:
+            members = self._group_membership(job, proposal)
+        except DirectoryUnavailable as problem:
+            return self._refuse_unconfirmed(job, proposal, place, problem)
         now = self._clock()
         refusal = approval_refusal(
             proposal,
@@ -155,6 +171,13 @@ class Decisions:
             action=job.action,
         )
         if refusal is not None:
+            log.warning(
+                "%s of %s by %s refused at the worker: %s",
+                job.action,
+                proposal.proposal_id,
+                job.user_id,
+                refusal,
+            )
             self._replies.tell_privately(place, job.user_id, refusal)
             if job.action == "apply" and proposal.state == "pending" and is_expired(proposal, now):
                 expired = proposal.model_copy(update={"state": "expired"})
@@ -166,6 +189,47 @@ class Decisions:
             self._finish(job, proposal, aws_request_id="")
             return "rejected"
         return self._put(job, proposal, place)
+
+    def _group_membership(self, job: DecisionJob, proposal: Proposal) -> frozenset[str]:
+        """`{user}` when a configured approver group lists the user now, else empty.
+
+        Slack is asked only when the answer can matter: not for a direct approver, nor for the requester
+        withdrawing their own proposal. A group Slack will not list matters only when no other group
+        lists the user: then DirectoryUnavailable is raised, since the user may well be in it.
+        """
+        user = job.user_id
+        groups = self._settings.approver_groups
+        direct = user in self._settings.approver_users
+        withdrawing = job.action == "reject" and user == proposal.requester_id
+        if not groups or direct or withdrawing:
+            return frozenset()
+        unanswered: DirectoryUnavailable | None = None
+        for group in sorted(groups):
+            if self._directory is None:
+                raise DirectoryUnavailable(group, "the worker has no Slack user-group directory")
+            try:
+                if user in self._directory.group_members(group):
+                    return frozenset({user})
+            except DirectoryUnavailable as problem:
+                log.warning("cannot confirm membership of %s: %s", group, problem)
+                unanswered = unanswered or problem
+        if unanswered is not None:
+            raise unanswered
+        return frozenset()
+
+    def _refuse_unconfirmed(
+        self, job: DecisionJob, proposal: Proposal, place: SlackPlace, problem: DirectoryUnavailable
+    ) -> str:
+        # The thread message is left as it is: the proposal is still as undecided as it shows.
+        log.warning(
+            "%s of %s by %s refused at the worker: group membership unconfirmed (%s)",
+            job.action,
+            proposal.proposal_id,
+            job.user_id,
+            problem,
+        )
+        self._replies.tell_privately(place, job.user_id, unconfirmed_membership_message(problem))
+        return "unconfirmed"
 
     def _put(self, job: DecisionJob, proposal: Proposal, place: SlackPlace) -> str:
         revert = job.action == "revert"

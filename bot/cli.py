@@ -16,7 +16,7 @@ import click
 from bot.errors import UserError
 
 if TYPE_CHECKING:
-    from bot.ports import ThreadReplies
+    from bot.ports import ApproverDirectory, ThreadReplies
     from bot.settings import Settings
 
 
@@ -119,12 +119,19 @@ def _slack_thread_replies(settings: Settings) -> ThreadReplies:
     return SlackThreadReplies(make_client(settings))
 
 
+def _slack_approver_directory(settings: Settings) -> ApproverDirectory:
+    from handlers.app import make_client
+    from handlers.directory import SlackApproverDirectory
+
+    return SlackApproverDirectory(make_client(settings))
+
+
 @cli.command()
 def worker() -> None:
     """Consume the Redis queue: analyse pastes, answer in Slack, apply approved patches."""
     from bot.commands import worker as command
 
-    command.run(_slack_thread_replies)
+    command.run(_slack_thread_replies, _slack_approver_directory)
 
 
 def _configure_logging() -> None:

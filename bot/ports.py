@@ -44,3 +44,23 @@ class ThreadReplies(Protocol):
     def tell_privately(self, place: SlackPlace, user_id: str, text: str) -> None:
         """An ephemeral note to one user in the place's channel."""
         ...
+
+
+class DirectoryUnavailable(Exception):
+    """Slack would not say who is in an approver user group: membership cannot be confirmed."""
+
+    def __init__(self, group_id: str, error: str) -> None:
+        super().__init__(f"Slack did not list user group {group_id}: {error}")
+        self.group_id = group_id
+        self.error = error
+
+
+class ApproverDirectory(Protocol):
+    """Who is in a Slack user group now; the worker asks it right before applying a decision."""
+
+    def group_members(self, group_id: str) -> frozenset[str]:
+        """The user ids in `group_id` (empty for a group that does not exist).
+
+        Raises DirectoryUnavailable when Slack does not answer, so the caller refuses rather than guesses.
+        """
+        ...

@@ -30,7 +30,7 @@ from bot.apply import Decisions, KeyPolicies
 from bot.aws_trouble import AwsTrouble, also
 from bot.jobs import AnalyseJob, DecisionJob, JobEnvelope
 from bot.logs import bind_request_id
-from bot.ports import ThreadReplies
+from bot.ports import ApproverDirectory, ThreadReplies
 from bot.queue import Delivery, JobQueue, QueueUnavailable
 from bot.retry import Stopping, call_with_retries
 from bot.settings import Settings
@@ -60,6 +60,7 @@ class Worker:
         sessions: Any = None,
         clock: Callable[[], datetime] = utc_now,
         consumer: str | None = None,
+        directory: ApproverDirectory | None = None,
     ) -> None:
         self._queue = queue
         self._store = store
@@ -81,6 +82,7 @@ class Worker:
             pause_after_put=self._test_pause
             if pausing and config.test_pause_at == "after_put_key_policy"
             else None,
+            directory=directory,
         )
         self._aws_trouble = AwsTrouble()
         watching = sessions is not None and hasattr(sessions, "on_client")

@@ -13,14 +13,21 @@ from bot.commands.serve import (
     queue_and_store,
     require,
 )
-from bot.ports import ThreadReplies
+from bot.ports import ApproverDirectory, ThreadReplies
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def run(make_replies: Callable[[Settings], ThreadReplies]) -> None:
-    """Check settings, build the worker and run it until SIGTERM. `make_replies` is the Slack side."""
+def run(
+    make_replies: Callable[[Settings], ThreadReplies],
+    make_directory: Callable[[Settings], ApproverDirectory] | None = None,
+) -> None:
+    """Check settings, build the worker and run it until SIGTERM.
+
+    `make_replies` and `make_directory` are the Slack side; without a directory, approvals that rest
+    on user-group membership are refused (the worker cannot confirm them).
+    """
     settings = load_settings()
     require(settings, "slack_bot_token", command="worker")
     config = load_worker_config()
@@ -43,6 +50,7 @@ def run(make_replies: Callable[[Settings], ThreadReplies]) -> None:
         analyse=analyse,
         key_policies=WriterKeyPolicies(sessions),
         sessions=sessions,
+        directory=make_directory(settings) if make_directory is not None else None,
     )
     install_signal_handlers(worker)
     if config.metrics_port:

@@ -86,7 +86,7 @@ class FakeKeyPolicies:
 
 
 def diagnosis(*, patch: bool = True) -> Diagnosis:
-    fixes = ()
+    fixes: tuple[Fix, ...] = ()
     if patch:
         fixes = (
             Fix(
