@@ -152,7 +152,9 @@ def _remedy_blocks(diagnosis: Diagnosis) -> list[dict[str, Any]]:
 
 def _remedy_section(remedy: UnseenRemedy) -> dict[str, Any]:
     what = ", ".join(LAYER_WORDS.get(item) or item for item in remedy.what)
-    head = f"*Statement to add so the reader role can see the {escape_mrkdwn(what)}:*\n"
+    # The collector's sentence says which policy the statement goes in (key, identity or trust policy).
+    where = remedy.remedy or "Add this statement."
+    head = f"*To let the reader role see the {escape_mrkdwn(what)}:* {escape_mrkdwn(where)}\n"
     for indent in (2, None):
         text = head + code_block(json.dumps(remedy.statement, indent=indent, ensure_ascii=False))
         if len(text) <= MAX_TEXT:

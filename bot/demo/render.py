@@ -141,7 +141,8 @@ def render(diagnosis: Diagnosis, *, colour: bool = False) -> str:
         lines += [paint("  · " + detail, "dim") for detail in diagnosis.unseen_details]
     for remedy in diagnosis.unseen_remedies:
         what = ", ".join(layer_words(item) for item in remedy.what)
-        lines.append(paint(f"  Statement to add so the reader role can see the {what}:", "yellow"))
+        where = remedy.remedy or "Add this statement."
+        lines.append(paint(f"  To let the reader role see the {what}: {where}", "yellow"))
         lines += ["      " + line for line in json.dumps(remedy.statement, indent=2).splitlines()]
     if diagnosis.inferred:
         lines.append(paint("Inferred (lower confidence): ", "yellow") + "; ".join(diagnosis.inferred))

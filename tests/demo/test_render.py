@@ -63,8 +63,9 @@ def test_an_unreadable_key_policy_shows_the_statement_that_would_let_the_reader_
     unseen = Unseen(what="key_policy", reason="GetKeyPolicy failed: AccessDeniedException.",
                     remedy="Add this statement to the key policy of the key.", remedy_statement=statement)
     text = render(diagnose(denial(), snapshot(principal(), key(None), unseen=(unseen,))))
-    assert "Statement to add so the reader role can see the key policy:" in text
-    after = text.split("can see the key policy:\n", 1)[1]
+    heading = "To let the reader role see the key policy: Add this statement to the key policy of the key.\n"
+    assert heading in text
+    after = text.split(heading, 1)[1]
     body = "\n".join(line for line in after.splitlines() if line.startswith("      "))
     assert json.loads(body) == statement
     assert text.index("Add this statement") < text.index("AllowKmsWhyReaderToReadThisKey")

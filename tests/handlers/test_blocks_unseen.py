@@ -35,10 +35,11 @@ def _code_blocks(message: dict[str, Any]) -> list[str]:
 
 
 def test_the_statement_follows_the_sentence_as_a_json_code_block() -> None:
-    message = _unreadable(UnseenRemedy(what=("key_policy",), statement=STATEMENT))
+    message = _unreadable(UnseenRemedy(what=("key_policy",), statement=STATEMENT,
+                                       remedy="Add this statement to the key policy of the key."))
     shown = texts(message)
     assert shown.index("Add this statement") < shown.index("AllowKmsWhyReaderToReadThisKey")
-    assert "so the reader role can see the key policy" in shown
+    assert "see the key policy:* Add this statement to the key policy of the key." in shown
     assert [json.loads(block) for block in _code_blocks(message)] == [STATEMENT]
     assert block_problems(message["blocks"], limit=50) == []
 
