@@ -95,7 +95,7 @@ def send_events(stack: Stack, paste: str, threads: list[str], *, prefix: str) ->
 
 
 def report(fault: str, result: Tally, **extra: object) -> None:
-    """One line of figures for docs/reliability/faults.md (seen with `pytest -s`)."""
+    """One line of figures for RELIABILITY.md (seen with `pytest -s`)."""
     figures = " ".join(f"{k}={v}" for k, v in extra.items())
     print(
         f"\nFAULT-RESULT {fault}: accepted={len(result.messages)} lost={result.lost} "

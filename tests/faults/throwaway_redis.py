@@ -1,6 +1,6 @@
 """A `redis-server` of the test's own, on a free loopback port, that the test may kill and restart.
 
-Configured as a production Redis for kms-why should be (docs/reliability/faults.md): append-only file
+Configured as a production Redis for kms-why should be (RELIABILITY.md): append-only file
 on, fsync on every write, so a job the web process acknowledged survives a crash of Redis itself.
 """
 
