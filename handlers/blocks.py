@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from bot.approval import proposable_fix
-from bot.diagnosis.models import Diagnosis, Fix, Lock, UnseenRemedy
+from bot.diagnosis.models import LAYER_WORDS, Diagnosis, Fix, Lock, UnseenRemedy
 from bot.ports import ThreadView
 from handlers.text import clip, code, code_block, escape_keeping_user_mentions, escape_mrkdwn, plain
 
@@ -30,17 +30,6 @@ ACTION_REJECT = "reject_proposal"
 ACTION_REVERT = "revert_proposal"
 ACTION_FULL_DIFF = "show_full_diff"
 
-LAYER_WORDS = {
-    "identity": "IAM policy",
-    "key_policy": "key policy",
-    "grants": "grants",
-    "scp": "SCP",
-    "rcp": "RCP",
-    "permissions_boundary": "permissions boundary",
-    "session": "session policy",
-    "vpc_endpoint": "VPC endpoint policy",
-    "key_state": "key state",
-}
 FIX_WORDS = {
     "key_policy_patch": "key-policy patch",
     "iam_policy_patch": "IAM policy change",

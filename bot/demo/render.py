@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.diagnosis.locks import layer_words
-from bot.diagnosis.models import Diagnosis, Fix, Lock
+from bot.diagnosis.models import Diagnosis, Fix, Lock, layer_words
 
 _CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
 _VERDICT = {

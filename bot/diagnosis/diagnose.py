@@ -10,9 +10,9 @@ from bot.diagnosis.classify import classify
 from bot.diagnosis.document import UNKNOWN_CALLER, Built, account_of, build
 from bot.diagnosis.findings import Finding
 from bot.diagnosis.fixes import build_fixes
-from bot.diagnosis.locks import build_locks, layer_words
+from bot.diagnosis.locks import build_locks
 from bot.diagnosis.lookalikes import before_engine, lookalike
-from bot.diagnosis.models import Diagnosis, Lock, UnseenRemedy
+from bot.diagnosis.models import LAYER_ORDER, Diagnosis, Lock, UnseenRemedy, layer_words
 from bot.errors import UserError
 from bot.parse.models import Denial
 from bot.patch import Evaluator
@@ -20,17 +20,6 @@ from bot.policy.simulation import SimulationResult
 from bot.snapshot import Snapshot
 
 _ACCOUNT = re.compile(r"^\d{12}$")
-_LAYERS = (
-    "identity",
-    "key_policy",
-    "grants",
-    "scp",
-    "rcp",
-    "permissions_boundary",
-    "session",
-    "vpc_endpoint",
-    "key_state",
-)
 
 
 def default_evaluator() -> Evaluator:
@@ -225,7 +214,7 @@ def _unseen(
     built: Built, snapshot: Snapshot, result: SimulationResult, finding: Finding
 ) -> tuple[list[str], list[str]]:
     # Layer names and context keys (`kms:ViaService`, …) are what the public `unseen` may hold.
-    unseen: list[str] = [what for what in built.unseen_layers if what in _LAYERS or ":" in what]
+    unseen: list[str] = [what for what in built.unseen_layers if what in LAYER_ORDER or ":" in what]
     details = [
         f"{item.what}: {item.reason}" + (f" {item.remedy}" if item.remedy else "") for item in snapshot.unseen
     ]

@@ -3,37 +3,9 @@
 from __future__ import annotations
 
 from bot.diagnosis.document import Built
-from bot.diagnosis.models import Layer, Lock
+from bot.diagnosis.models import LAYER_ORDER, Layer, Lock, layer_words
 from bot.policy.simulation import FailingCheck, MatchedStatement, PolicyType, SimulationResult
 from bot.snapshot import NamedPolicy, Snapshot
-
-_ORDER: tuple[Layer, ...] = (
-    "identity",
-    "key_policy",
-    "grants",
-    "scp",
-    "rcp",
-    "permissions_boundary",
-    "session",
-    "vpc_endpoint",
-    "key_state",
-)
-_WORDS: dict[str, str] = {
-    "identity": "IAM policy",
-    "key_policy": "key policy",
-    "grants": "grants",
-    "scp": "SCP",
-    "rcp": "RCP",
-    "permissions_boundary": "permissions boundary",
-    "session": "session policy",
-    "vpc_endpoint": "VPC endpoint policy",
-    "key_state": "key state",
-}
-
-
-def layer_words(layer: str) -> str:
-    """How a person names the layer ("key policy", "IAM policy", "SCP", …)."""
-    return _WORDS.get(layer, layer)
 
 
 def _name(policy: NamedPolicy | None) -> str | None:
@@ -103,7 +75,7 @@ def _involved(result: SimulationResult, built: Built) -> list[Layer]:
         if getattr(built.document, name + "s") and name not in layers:
             layers.append(name)
     for name in built.unseen_layers:
-        if name in _ORDER and name not in layers:
+        if name in LAYER_ORDER and name not in layers:
             layers.append(name)
     return layers
 
@@ -119,7 +91,7 @@ def build_locks(built: Built, snapshot: Snapshot, result: SimulationResult) -> l
         if layer == "key_state":
             continue
         locks.append(_lock(built, snapshot, result, layer))
-    locks.sort(key=lambda lock: _ORDER.index(lock.layer))
+    locks.sort(key=lambda lock: LAYER_ORDER.index(lock.layer))
     return locks
 
 

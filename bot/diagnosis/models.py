@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,6 +19,26 @@ Layer = Literal[
     "vpc_endpoint",
     "key_state",
 ]
+# Every layer, in the order answers list them, and how a person names each.
+LAYER_ORDER: tuple[Layer, ...] = get_args(Layer)
+LAYER_WORDS: dict[str, str] = {
+    "identity": "IAM policy",
+    "key_policy": "key policy",
+    "grants": "grants",
+    "scp": "SCP",
+    "rcp": "RCP",
+    "permissions_boundary": "permissions boundary",
+    "session": "session policy",
+    "vpc_endpoint": "VPC endpoint policy",
+    "key_state": "key state",
+}
+
+
+def layer_words(layer: str) -> str:
+    """How a person names the layer ("key policy", "IAM policy", "SCP", …)."""
+    return LAYER_WORDS.get(layer, layer)
+
+
 Verdict = Literal["allow", "explicit_deny", "implicit_deny"]
 FixKind = Literal["key_policy_patch", "iam_policy_patch", "org_policy_change", "reencrypt", "other"]
 
