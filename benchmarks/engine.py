@@ -8,12 +8,17 @@ The documents are a seeded, realistic mix: callers in the key's account and in a
 root delegation, ViaService and encryption-context conditions, deny guards), one to three identity
 policies, and sometimes a permissions boundary, a session policy, SCP and RCP levels, grants and a VPC
 endpoint policy. Policies are drawn from pools (as real accounts reuse them), but every document is
-validated separately, so each evaluation sees fresh dicts and pays for the content-cache lookup.
+validated separately. Validation copies each policy dict but not the Statement list inside it, so
+the engine's identity cache finds the compiled policy without serialising it (as for the diagnosis,
+which passes the policies it collected again and again); `simulate --jsonl` parses every line afresh
+and pays for the content-cache lookup: the "fresh" figures measure that (JSON round trip per document).
 
-Figures printed (complete results, misses included, as the diagnosis and `simulate` get them):
-- in-process, cold: the first pass (compiles every distinct policy once);
-- in-process, NEW requests (the headline): other requests against the same, already compiled, policy
-  pools; the result cache cannot serve them;
+Figures printed:
+- in-process, cold: the first pass (compiles every distinct policy once; complete results);
+- in-process, NEW requests: other requests against the same, already compiled, policy pools; the
+  result cache cannot serve them. Three variants: explain (complete results, misses included, what the
+  diagnosis gets), no-explain (`evaluate(doc, explain=False)`: what `kms-why simulate` prints, the
+  headline), and no-explain on fresh copies (no shared objects, as in `simulate --jsonl`);
 - in-process, repeated: the first documents again (served by the result cache);
 - subprocess: `kms-why simulate --jsonl` over the first documents (so compiling too), wall time including
   start-up, parsing and JSON output, and the child's CPU time after start-up.
@@ -35,6 +40,8 @@ import time
 import timeit
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -320,7 +327,7 @@ def documents(count: int, seed: int = 7, requests_seed: int | None = None) -> li
 BATCH = 100
 
 
-def rate(raw: list[dict[str, Any]], passes: int = 1) -> tuple[float, float]:
+def rate(raw: list[dict[str, Any]], passes: int = 1, explain: bool = True) -> tuple[float, float]:
     """(evaluations per CPU second of this process, per wall second). Documents are validated in batches
     outside the timed part and dropped after use, so the live heap (which the garbage collector walks)
     is the engine's own, as in a worker or `simulate --jsonl`, not thousands of retained documents."""
@@ -331,21 +338,28 @@ def rate(raw: list[dict[str, Any]], passes: int = 1) -> tuple[float, float]:
             docs = [validate(item) for item in raw[start : start + BATCH]]
             cpu_started, wall_started = time.process_time(), time.perf_counter()
             for doc in docs:
-                evaluate(doc)
+                evaluate(doc, explain)
             cpu += time.process_time() - cpu_started
             wall += time.perf_counter() - wall_started
     count = passes * len(raw)
     return count / cpu, count / wall
 
 
-def in_process(
-    raw: list[dict[str, Any]], fresh: list[dict[str, Any]], passes: int
-) -> dict[str, tuple[float, float]]:
+def in_process(raw: list[dict[str, Any]], passes: int) -> dict[str, tuple[float, float]]:
     """cold: first sight (compiles every policy); new: unseen requests against the compiled policies
     (the headline: what a diagnosis or `simulate` pays for a request it has not seen); repeated: the
     first documents again (served by the result cache). Every pass uses freshly validated documents, so
-    only content caches can hit. Results are complete (misses included), as the diagnosis reads them."""
-    return {"cold": rate(raw), "new": rate(fresh), "repeated": rate(raw, passes)}
+    only the compiled-policy caches can hit. Each NEW variant gets requests of its own (seeds 8, 9, 10),
+    so none is served by results or outcomes another variant computed."""
+    count = len(raw)
+    copies = [orjson.loads(orjson.dumps(item)) for item in documents(count, requests_seed=10)]
+    return {
+        "cold": rate(raw),
+        "new": rate(documents(count, requests_seed=8)),
+        "new-brief": rate(documents(count, requests_seed=9), explain=False),
+        "new-fresh": rate(copies, explain=False),
+        "repeated": rate(raw, passes),
+    }
 
 
 def through_cli(raw: list[dict[str, Any]]) -> tuple[float, float, float]:
@@ -378,7 +392,7 @@ def reference_microseconds() -> float:
     return min(timeit.repeat("sum(range(1000))", number=2000, repeat=5, timer=timer)) / 2000 * 1e6
 
 
-def instructions_per_evaluation(count: int) -> float:
+def instructions_per_evaluation(count: int, mode: str) -> float:
     """Load-independent: CPU instructions per new-request evaluation, counted by valgrind (callgrind) as
     the difference between a run that warms up and evaluates `count` new requests and one that only
     warms up (same validation work in both)."""
@@ -395,6 +409,8 @@ def instructions_per_evaluation(count: int) -> float:
                 str(count),
                 "--evaluate-only",
                 str(evaluated),
+                "--mode",
+                mode,
             ],
             capture_output=True,
             text=True,
@@ -407,14 +423,19 @@ def instructions_per_evaluation(count: int) -> float:
     return (totals[1] - totals[0]) / count
 
 
-def evaluate_only(count: int, evaluated: int) -> None:
+def evaluate_only(count: int, evaluated: int, mode: str) -> None:
     """The body measured by `instructions_per_evaluation`: warm up on `count` documents, validate `count`
-    new ones, evaluate the first `evaluated` of them."""
+    new ones, evaluate the first `evaluated` of them. `mode`: explain, brief (explain=False) or fresh
+    (explain=False on JSON round-tripped copies, sharing no objects with the warm-up)."""
+    explain = mode == "explain"
     for item in documents(count):
-        evaluate(SimulationDocument.model_validate(item))
-    docs = [SimulationDocument.model_validate(item) for item in documents(count, requests_seed=8)]
+        evaluate(SimulationDocument.model_validate(item), explain)
+    new = documents(count, requests_seed=8)
+    if mode == "fresh":
+        new = [orjson.loads(orjson.dumps(item)) for item in new]
+    docs = [SimulationDocument.model_validate(item) for item in new]
     for doc in docs[:evaluated]:
-        evaluate(doc)
+        evaluate(doc, explain)
 
 
 def main() -> None:
@@ -425,15 +446,15 @@ def main() -> None:
         "--instructions", action="store_true", help="also count instructions per evaluation (valgrind)"
     )
     parser.add_argument("--evaluate-only", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--mode", default="explain", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.evaluate_only is not None:
-        evaluate_only(args.count, args.evaluate_only)
+        evaluate_only(args.count, args.evaluate_only, args.mode)
         return
     raw = documents(args.count)
     longest = max(len(p["Statement"]) for d in raw for p in [d["key_policy"], *d["identity_policies"]])
     before = reference_microseconds()
-    fresh = documents(args.count, requests_seed=8)
-    figures = in_process(raw, fresh, args.passes)
+    figures = in_process(raw, args.passes)
     tally: dict[str, int] = {}
     for item in raw:
         found = evaluate(SimulationDocument.model_validate(item)).decision
@@ -450,7 +471,9 @@ def main() -> None:
         print(f"  {name:<38} {cpu:>8,.0f}/s  (wall {wall:,.0f}/s)  scaled: {cpu * scale:,.0f}/s{goal}")
 
     line("in-process, cold (compiling):", *figures["cold"])
-    line("in-process, NEW requests, compiled:", *figures["new"], "  <- headline; goal 20,000")
+    line("in-process, NEW requests, explain:", *figures["new"])
+    line("in-process, NEW, no-explain (simulate):", *figures["new-brief"], "  <- headline; goal 20,000")
+    line("in-process, NEW, no-explain, fresh:", *figures["new-fresh"])
     line("in-process, repeated (result cache):", *figures["repeated"])
     print(
         f"  kms-why simulate --jsonl:              {cli:>8,.0f}/s wall incl. start-up ({startup:.2f} s);"
@@ -458,10 +481,11 @@ def main() -> None:
     )
     if args.instructions:
         count = min(args.count, 300)
-        print(
-            f"  instructions per new-request evaluation (callgrind, {count} requests): "
-            f"{instructions_per_evaluation(count):,.0f}"
-        )
+        for mode in ("explain", "brief", "fresh"):
+            print(
+                f"  instructions per new-request evaluation, {mode} (callgrind, {count} requests): "
+                f"{instructions_per_evaluation(count, mode):,.0f}"
+            )
 
 
 if __name__ == "__main__":

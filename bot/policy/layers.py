@@ -74,7 +74,12 @@ def scan(
         if plan.static_misses and request.explain:
             layer.misses.extend(plan.static_misses)
         return False
-    key = (request.resource if plan.by_resource else None, *map(request.context.values.get, plan.keys))
+    # Outcomes without misses (explain False) are cached apart from complete ones.
+    key = (
+        request.explain,
+        request.resource if plan.by_resource else None,
+        *map(request.context.values.get, plan.keys),
+    )
     outcome: Outcomes | None = plan.outcomes.get(key)
     if outcome is None:
         outcome = _outcomes(plan, layer.layer, index, level, request)
@@ -99,7 +104,12 @@ def _outcomes(plan: Plan, kind: PolicyType, index: int, level: int | None, reque
     denies: list[MatchedStatement] = []
     misses: list[StatementMiss] = []
     context, resource = request.context, request.resource
+    explain = request.explain
     for statement, hit in plan.candidates:
+        if not explain:
+            if statement.rest_matches(resource, context):
+                (allows if statement.allow else denies).append(hit)
+            continue
         statement_misses = statement.rest_misses(resource, context)
         if not statement_misses:
             (allows if statement.allow else denies).append(hit)

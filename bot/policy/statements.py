@@ -151,6 +151,20 @@ class CompiledStatement:
         misses = self.rest_misses(resource, context)
         return Outcome(not misses, principal, list(misses))
 
+    def rest_matches(self, resource: str, context: Context) -> bool:
+        """`not rest_misses(resource, context)`, without building the misses (stops at the first)."""
+        resources = self.resources
+        if resources is not None:
+            lookup = context.single
+            hit = False
+            for pattern in resources:
+                if pattern.matches(resource, lookup):
+                    hit = True
+                    break
+            if hit == self.not_resource:
+                return False
+        return all(entry.evaluate(context) for entry in self.conditions)
+
     def rest_misses(self, resource: str, context: Context) -> tuple[Miss, ...]:
         """Why the resource or the conditions fail, once action and principal matched (empty: a match).
         The hot path: no objects are built for a statement that matches."""
