@@ -3,13 +3,17 @@
 `moto_world`: one moto server for the whole test session (moto's state is process-wide anyway).
 `world`: the same server emptied for this test. Make a fresh `world.session_factory(settings)` per
 test: after a reset moto no longer knows credentials issued before it.
+`redis_client`, `prefix`: real Redis (DB 13) and a fresh key prefix per test, cleaned up afterwards.
 """
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 
 import pytest
+import redis
 
 from bot.demo.world import World
 
@@ -27,3 +31,28 @@ def moto_world() -> Iterator[World]:
 def world(moto_world: World) -> World:
     moto_world.reset()
     return moto_world
+
+
+REDIS_URL = os.environ.get("KMS_WHY_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+@pytest.fixture
+def redis_client() -> Iterator[redis.Redis]:
+    """Real Redis for the queue, store and worker tests (DB 13); a directory may override it."""
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError as problem:  # pragma: no cover - environment problem, not a test result
+        pytest.fail(f"these tests need Redis at {REDIS_URL}: {problem}")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def prefix(redis_client: redis.Redis) -> Iterator[str]:
+    """A fresh key prefix per test, its keys removed afterwards."""
+    name = f"t-{uuid.uuid4().hex[:12]}"
+    yield name
+    keys = list(redis_client.scan_iter(match=f"{name}:*", count=500))
+    if keys:
+        redis_client.delete(*keys)
