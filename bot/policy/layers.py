@@ -71,7 +71,7 @@ def scan(
     plan = policy.plan(request.action, request.caller, request.has_boundary, layer.layer, index, level)
     if not plan.candidates:
         # Only action and principal misses: nothing depends on the resource or the context.
-        if plan.static_misses and request.explain:
+        if request.explain and plan.static_misses:
             layer.misses.extend(plan.static_misses)
         return False
     # Outcomes without misses (explain False) are cached apart from complete ones.

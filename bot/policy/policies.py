@@ -7,6 +7,8 @@ the action and principal checks. Policies are treated as immutable once evaluate
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from bot.policy import memo
@@ -26,20 +28,30 @@ class Plan:
     checks (each with the `MatchedStatement` it reports when it matches), the misses of the rest, and
     the outcomes already computed per (resource, context keys)."""
 
-    __slots__ = ("by_resource", "candidates", "keys", "outcomes", "static_misses")
+    __slots__ = ("_misses_of", "_static_misses", "by_resource", "candidates", "keys", "outcomes")
 
     def __init__(
         self,
         candidates: tuple[tuple[CompiledStatement, MatchedStatement], ...],
-        static_misses: tuple[StatementMiss, ...],
+        misses_of: Callable[[], tuple[StatementMiss, ...]],
     ) -> None:
         self.candidates = candidates
-        self.static_misses = static_misses
+        # Built on first use: only explaining evaluations read them, and plans are made per caller.
+        self._misses_of: Callable[[], tuple[StatementMiss, ...]] | None = misses_of
+        self._static_misses: tuple[StatementMiss, ...] = ()
         # What the outcome depends on: the context keys the candidates mention (conditions and policy
         # variables) and the resource if some candidate has a Resource/NotResource element.
         self.keys = tuple(sorted(frozenset().union(*(s.context_keys for s, _ in candidates))))
         self.by_resource = any(s.resources is not None for s, _ in candidates)
         self.outcomes: dict[tuple[Any, ...], Any] = {}
+
+    @property
+    def static_misses(self) -> tuple[StatementMiss, ...]:
+        """The action and principal misses of the statements that are not candidates."""
+        if self._misses_of is not None:
+            self._static_misses = self._misses_of()
+            self._misses_of = None
+        return self._static_misses
 
 
 class CompiledPolicy:
@@ -114,6 +126,28 @@ class CompiledPolicy:
         by_role: bool,
     ) -> Plan:
         candidates: list[tuple[CompiledStatement, MatchedStatement]] = []
+        for statement in self.for_action(action)[0]:
+            principal = statement.principal_match(caller, has_boundary, by_role)
+            if isinstance(principal, Miss):
+                continue
+            shown = principal if kind == "key_policy" else None
+            hit = memo.matched(kind, statement.allow, index, statement.label, level, shown)
+            candidates.append((statement, hit))
+        misses_of = functools.partial(
+            self._static_misses, action, caller, has_boundary, kind, index, level, by_role
+        )
+        return Plan(tuple(candidates), misses_of)
+
+    def _static_misses(
+        self,
+        action: str,
+        caller: Caller,
+        has_boundary: bool,
+        kind: PolicyType,
+        index: int,
+        level: int | None,
+        by_role: bool,
+    ) -> tuple[StatementMiss, ...]:
         misses: list[StatementMiss] = []
         action_misses = self._action_misses_at(action, kind, index, level)
         for statement in self.statements:
@@ -125,11 +159,7 @@ class CompiledPolicy:
             if isinstance(principal, Miss):
                 label, allow = statement.label, statement.allow
                 misses.append(memo.statement_miss(kind, index, label, allow, level, principal))
-                continue
-            shown = principal if kind == "key_policy" else None
-            hit = memo.matched(kind, statement.allow, index, statement.label, level, shown)
-            candidates.append((statement, hit))
-        return Plan(tuple(candidates), tuple(misses))
+        return tuple(misses)
 
     def _action_misses_at(
         self, action: str, kind: PolicyType, index: int, level: int | None
