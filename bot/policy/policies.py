@@ -126,28 +126,22 @@ class CompiledPolicy:
         by_role: bool,
     ) -> Plan:
         candidates: list[tuple[CompiledStatement, MatchedStatement]] = []
+        principal_misses: dict[int, Miss] = {}
         for statement in self.for_action(action)[0]:
             principal = statement.principal_match(caller, has_boundary, by_role)
             if isinstance(principal, Miss):
+                principal_misses[statement.index] = principal
                 continue
             shown = principal if kind == "key_policy" else None
             hit = memo.matched(kind, statement.allow, index, statement.label, level, shown)
             candidates.append((statement, hit))
-        misses_of = functools.partial(
-            self._static_misses, action, caller, has_boundary, kind, index, level, by_role
-        )
+        misses_of = functools.partial(self._static_misses, action, kind, index, level, principal_misses)
         return Plan(tuple(candidates), misses_of)
 
     def _static_misses(
-        self,
-        action: str,
-        caller: Caller,
-        has_boundary: bool,
-        kind: PolicyType,
-        index: int,
-        level: int | None,
-        by_role: bool,
+        self, action: str, kind: PolicyType, index: int, level: int | None, principal_misses: dict[int, Miss]
     ) -> tuple[StatementMiss, ...]:
+        """In statement order: each statement's action miss, else its principal miss."""
         misses: list[StatementMiss] = []
         action_misses = self._action_misses_at(action, kind, index, level)
         for statement in self.statements:
@@ -155,8 +149,8 @@ class CompiledPolicy:
             if action_miss is not None:
                 misses.append(action_miss)
                 continue
-            principal = statement.principal_match(caller, has_boundary, by_role)
-            if isinstance(principal, Miss):
+            principal = principal_misses.get(statement.index)
+            if principal is not None:
                 label, allow = statement.label, statement.allow
                 misses.append(memo.statement_miss(kind, index, label, allow, level, principal))
         return tuple(misses)
