@@ -134,6 +134,14 @@ class Decisions:
             proposal = self._store.get_proposal(job.proposal_id) or first
             return self._decide(job, proposal)
 
+    def decided(self, job: DecisionJob) -> bool:
+        """True when the proposal is in the state this decision leads to (whoever brought it there).
+
+        False after a refusal, a stale policy or a failure: the decision may then be submitted again.
+        """
+        proposal = self._store.get_proposal(job.proposal_id)
+        return proposal is not None and proposal.state == _DONE_STATE[job.action]
+
     def report_failure(self, job: DecisionJob, reason: str) -> None:
         """The decision could not be carried out: say so privately and on the thread message."""
         proposal = self._store.get_proposal(job.proposal_id)

@@ -8,7 +8,8 @@ while each library would have to be bent to give them.
   dead or hung worker loses it. (rq moves an abandoned job to the failed registry instead of
   re-running it; dramatiq's requeue of a dead worker's messages is tied to its own heartbeat timing.)
 - dedupe by job id: one Lua script does SET NX on the job id and XADD, so dedupe and enqueue happen
-  together or not at all.
+  together or not at all. The worker `release`s a decision's job id when the decision was refused
+  (the proposal is still undecided), so another approver's submission is not mistaken for a repeat.
 - hand back on SIGTERM: XADD the job again and XACK the old entry in one MULTI.
 Retries with backoff and the dead-letter record are the worker's (it knows which errors are
 transient); this module only counts deliveries per job so that a job that kills its worker every time
@@ -183,6 +184,18 @@ class JobQueue:
             cast(Any, pipe).xack(self.stream, GROUP, delivery.message_id)
             pipe.xdel(self.stream, delivery.message_id)
             pipe.execute()
+
+    def release(self, job_id: str) -> None:
+        """Forget that `job_id` was queued, so the same job id can be queued again.
+
+        For a finished job only: releasing one still in the stream would let a duplicate in. The
+        delivery count goes too, or the next job with this id would start counting where this one ended
+        and soon be dead-lettered unread.
+        """
+        try:
+            self._redis.delete(self._dedupe_key(job_id), self._deliveries_key(job_id))
+        except redis.RedisError as problem:
+            raise QueueUnavailable(f"Redis unavailable: {problem}") from problem
 
     def hand_back(self, delivery: Delivery) -> None:
         """Give an unfinished job back at once (clean shutdown); it does not count as a delivery."""

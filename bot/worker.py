@@ -202,6 +202,7 @@ class Worker:
                 self._give_up(delivery, _reason(problem))
                 return
             self._queue.ack(delivery)
+            self._release_if_undecided(job)
             metrics.count_job(job.kind, "done")
             log.info("job %s done: %s", job.job_id, outcome)
 
@@ -248,6 +249,24 @@ class Worker:
         except Exception:
             log.exception("could not tell Slack that job %s failed", job.job_id)
         self._queue.ack(delivery)
+        self._release_if_undecided(job)
+
+    def _release_if_undecided(self, job: AnalyseJob | DecisionJob) -> None:
+        """Let a refused or failed decision be submitted again, by this approver or another one.
+
+        Decision job ids name the proposal, not the approver (`apply:<proposal id>`), so the dedupe
+        key would otherwise turn away every approver for a day while the proposal stays pending.
+        Analysis job ids stay taken: a Slack retry of an answered paste must add nothing.
+        """
+        if not isinstance(job, DecisionJob):
+            return
+        try:
+            if not self._decisions.decided(job):
+                self._queue.release(job.job_id)
+                log.info("job %s left the proposal undecided: its job id may be queued again", job.job_id)
+        except (redis.RedisError, QueueUnavailable) as problem:
+            # The job is acknowledged already; the id is only blocked until its dedupe key expires.
+            log.warning("could not release job id %s: %s", job.job_id, problem)
 
     def _tell_failure(self, job: AnalyseJob | DecisionJob, reason: str) -> None:
         if isinstance(job, AnalyseJob):

@@ -17,7 +17,7 @@ def _job(job_id: str = "Ev1") -> AnalyseJob:
     return AnalyseJob(job_id=job_id, request_id="r1", text="AccessDenied kms:Decrypt", place=PLACE)
 
 
-def test_enqueue_dedupes_by_job_id(redis_client: redis.Redis, prefix: str) -> None:
+def test_enqueue_dedupes_by_job_id(redis_client: redis.Redis[bytes], prefix: str) -> None:
     queue = JobQueue(redis_client, prefix=prefix)
     assert queue.enqueue(_job("Ev1")) is True
     assert queue.enqueue(_job("Ev1")) is False
@@ -25,7 +25,7 @@ def test_enqueue_dedupes_by_job_id(redis_client: redis.Redis, prefix: str) -> No
     assert queue.waiting_count() == 2
 
 
-def test_receive_returns_the_job_and_ack_removes_it(redis_client: redis.Redis, prefix: str) -> None:
+def test_receive_returns_the_job_and_ack_removes_it(redis_client: redis.Redis[bytes], prefix: str) -> None:
     queue = JobQueue(redis_client, prefix=prefix)
     decision = DecisionJob(job_id="d1", request_id="r", proposal_id="p-1", action="apply", user_id="U2")
     queue.enqueue(decision)
@@ -40,7 +40,7 @@ def test_receive_returns_the_job_and_ack_removes_it(redis_client: redis.Redis, p
 
 
 def test_unacked_job_of_a_silent_worker_is_redelivered_after_idle(
-    redis_client: redis.Redis, prefix: str
+    redis_client: redis.Redis[bytes], prefix: str
 ) -> None:
     queue = JobQueue(redis_client, prefix=prefix, redeliver_idle_ms=200)
     queue.enqueue(_job())
@@ -54,7 +54,9 @@ def test_unacked_job_of_a_silent_worker_is_redelivered_after_idle(
     assert second.deliveries == 2
 
 
-def test_touch_keeps_a_live_workers_job_from_being_reclaimed(redis_client: redis.Redis, prefix: str) -> None:
+def test_touch_keeps_a_live_workers_job_from_being_reclaimed(
+    redis_client: redis.Redis[bytes], prefix: str
+) -> None:
     queue = JobQueue(redis_client, prefix=prefix, redeliver_idle_ms=300)
     queue.enqueue(_job())
     first = queue.receive("busy", block_ms=10)
@@ -66,7 +68,7 @@ def test_touch_keeps_a_live_workers_job_from_being_reclaimed(redis_client: redis
 
 
 def test_hand_back_makes_the_job_available_at_once_without_counting(
-    redis_client: redis.Redis, prefix: str
+    redis_client: redis.Redis[bytes], prefix: str
 ) -> None:
     queue = JobQueue(redis_client, prefix=prefix)
     queue.enqueue(_job())
@@ -80,7 +82,7 @@ def test_hand_back_makes_the_job_available_at_once_without_counting(
     assert queue.pending_count() == 1
 
 
-def test_malformed_entry_is_dropped_not_fatal(redis_client: redis.Redis, prefix: str) -> None:
+def test_malformed_entry_is_dropped_not_fatal(redis_client: redis.Redis[bytes], prefix: str) -> None:
     queue = JobQueue(redis_client, prefix=prefix)
     queue.ensure_group()
     redis_client.xadd(queue.stream, {"job": b"{not json"})
@@ -97,7 +99,9 @@ def test_redis_down_raises_queue_unavailable_and_ping_is_false() -> None:
     assert queue.ping() is False
 
 
-def test_a_deleted_stream_is_recreated_by_the_next_receive(redis_client: redis.Redis, prefix: str) -> None:
+def test_a_deleted_stream_is_recreated_by_the_next_receive(
+    redis_client: redis.Redis[bytes], prefix: str
+) -> None:
     queue = JobQueue(redis_client, prefix=prefix)
     queue.enqueue(_job("Ev1"))
     assert queue.receive("w", block_ms=10) is not None
@@ -108,7 +112,7 @@ def test_a_deleted_stream_is_recreated_by_the_next_receive(redis_client: redis.R
     assert delivery is not None and delivery.job.job_id == "Ev2"
 
 
-def test_metrics_probe_counts_waiting_and_in_flight(redis_client: redis.Redis, prefix: str) -> None:
+def test_metrics_probe_counts_waiting_and_in_flight(redis_client: redis.Redis[bytes], prefix: str) -> None:
     queue = JobQueue(redis_client, prefix=prefix)
     queue.enqueue(_job("Ev1"))
     queue.enqueue(_job("Ev2"))
@@ -117,7 +121,9 @@ def test_metrics_probe_counts_waiting_and_in_flight(redis_client: redis.Redis, p
     assert (state.depth, state.in_flight) == (1, 1)
 
 
-def test_an_idle_job_behind_many_busy_ones_is_still_reclaimed(redis_client: redis.Redis, prefix: str) -> None:
+def test_an_idle_job_behind_many_busy_ones_is_still_reclaimed(
+    redis_client: redis.Redis[bytes], prefix: str
+) -> None:
     queue = JobQueue(redis_client, prefix=prefix, redeliver_idle_ms=300)
     busy = []
     for index in range(30):
@@ -137,3 +143,30 @@ def test_an_idle_job_behind_many_busy_ones_is_still_reclaimed(redis_client: redi
         if rescued is not None:
             break
     assert rescued is not None and rescued.job.job_id == "dead"
+
+
+def test_release_lets_the_same_job_id_be_queued_again_counting_deliveries_afresh(
+    redis_client: redis.Redis[bytes], prefix: str
+) -> None:
+    queue = JobQueue(redis_client, prefix=prefix)
+    decision = DecisionJob(
+        job_id="apply:p-1", request_id="r", proposal_id="p-1", action="apply", user_id="U2"
+    )
+    assert queue.enqueue(decision)
+    first = queue.receive("w1", block_ms=10)
+    assert first is not None
+    queue.ack(first)
+    assert queue.enqueue(decision) is False
+    queue.release("apply:p-1")
+    assert queue.enqueue(decision.model_copy(update={"user_id": "U3"})) is True
+    second = queue.receive("w1", block_ms=10)
+    assert second is not None
+    assert isinstance(second.job, DecisionJob)
+    assert second.job.user_id == "U3" and second.deliveries == 1
+    assert queue.enqueue(_job("Ev9")) and queue.enqueue(_job("Ev9")) is False  # other ids untouched
+
+
+def test_release_with_redis_down_raises_queue_unavailable() -> None:
+    queue = JobQueue(redis.Redis(port=1, socket_connect_timeout=0.2))
+    with pytest.raises(QueueUnavailable):
+        queue.release("apply:p-1")

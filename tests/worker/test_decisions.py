@@ -25,7 +25,7 @@ SETTINGS = Settings(KMS_WHY_APPROVERS="UAPP,UAPP2")
 
 
 class Approvals:
-    def __init__(self, client: redis.Redis, prefix: str, now: datetime) -> None:
+    def __init__(self, client: redis.Redis[bytes], prefix: str, now: datetime) -> None:
         self.now = now
         self.queue = JobQueue(client, prefix=prefix)
         self.store = Store(client, prefix=prefix)
@@ -71,7 +71,7 @@ class Approvals:
 
 
 @pytest.fixture
-def decided(redis_client: redis.Redis, prefix: str) -> Approvals:
+def decided(redis_client: redis.Redis[bytes], prefix: str) -> Approvals:
     return Approvals(redis_client, prefix, datetime(2026, 1, 1, tzinfo=UTC))
 
 
@@ -104,7 +104,9 @@ def test_a_second_click_and_a_second_approver_apply_nothing_more(decided: Approv
     assert any("already decided" in text for user, text in decided.replies.private if user == "UAPP2")
 
 
-def test_two_approvers_racing_apply_once(redis_client: redis.Redis, prefix: str, decided: Approvals) -> None:
+def test_two_approvers_racing_apply_once(
+    redis_client: redis.Redis[bytes], prefix: str, decided: Approvals
+) -> None:
     jobs = [
         DecisionJob(
             job_id=f"race{i}", request_id="r", proposal_id=decided.proposal_id, action="apply", user_id=user
