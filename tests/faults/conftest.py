@@ -18,7 +18,6 @@ from tests.e2e.conftest import (  # noqa: F401  (fixtures shared with the end-to
 from tests.e2e.conftest import stack as stack  # the fixture; also its name in the signature below
 from tests.e2e.harness import Stack
 from tests.faults.aws_proxy import FaultyAws
-from tests.worker.conftest import prefix, redis_client  # noqa: F401  (Redis DB 13, a prefix per test)
 
 
 @pytest.fixture
