@@ -4,10 +4,12 @@
 `world`: the same server emptied for this test. Make a fresh `world.session_factory(settings)` per
 test: after a reset moto no longer knows credentials issued before it.
 `redis_client`, `prefix`: real Redis (DB 13) and a fresh key prefix per test, cleaned up afterwards.
+`e2e_exclusive`: one end-to-end run at a time on this machine (a file lock).
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import uuid
 from collections.abc import Iterator
@@ -56,3 +58,18 @@ def prefix(redis_client: redis.Redis) -> Iterator[str]:
     keys = list(redis_client.scan_iter(match=f"{name}:*", count=500))
     if keys:
         redis_client.delete(*keys)
+
+
+@pytest.fixture(scope="session")
+def e2e_exclusive() -> Iterator[None]:
+    """One end-to-end run at a time on this machine: two runs would share (and flush) Redis DB 14.
+
+    Defined once, here: a copy imported into several conftests would be a second session fixture whose
+    flock, on its own open file, would wait for the first one forever in the same process.
+    """
+    with open("/tmp/kms-why-e2e.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

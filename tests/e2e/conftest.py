@@ -4,7 +4,6 @@ the test fails)."""
 
 from __future__ import annotations
 
-import fcntl
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,17 +14,6 @@ import redis
 from bot.demo.world import World
 from tests.e2e.harness import APPROVER, APPROVER_2, BOT_TOKEN, REDIS_URL, REQUESTER, SIGNING_SECRET, Stack
 from tests.fakes.slack_api import FakeSlackApi
-
-
-@pytest.fixture(scope="session")
-def e2e_exclusive() -> Iterator[None]:
-    """One end-to-end run at a time on this machine: two runs would share (and flush) Redis DB 14."""
-    with open("/tmp/kms-why-e2e.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture

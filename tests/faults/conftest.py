@@ -9,7 +9,6 @@ import pytest
 
 from bot.demo.world import World
 from tests.e2e.conftest import (  # noqa: F401  (fixtures shared with the end-to-end tests)
-    e2e_exclusive,
     e2e_redis,
     pytest_runtest_makereport,
     scenarios,

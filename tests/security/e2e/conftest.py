@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import pytest
 
 from tests.e2e.conftest import (  # noqa: F401
-    e2e_exclusive,
     e2e_redis,
     pytest_runtest_makereport,
     scenarios,
