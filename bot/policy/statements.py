@@ -151,34 +151,25 @@ class CompiledStatement:
         misses = self.rest_misses(resource, context)
         return Outcome(not misses, principal, list(misses))
 
+    def _resource_admits(self, resource: str, context: Context) -> bool:
+        """Resource (or NotResource) lets the statement apply; only called when it has one."""
+        lookup = context.single
+        hit = any(pattern.matches(resource, lookup) for pattern in self.resources or ())
+        return hit != self.not_resource
+
     def rest_matches(self, resource: str, context: Context) -> bool:
         """`not rest_misses(resource, context)`, without building the misses (stops at the first)."""
-        resources = self.resources
-        if resources is not None:
-            lookup = context.single
-            hit = False
-            for pattern in resources:
-                if pattern.matches(resource, lookup):
-                    hit = True
-                    break
-            if hit == self.not_resource:
-                return False
+        if self.resources is not None and not self._resource_admits(resource, context):
+            return False
         return all(entry.evaluate(context) for entry in self.conditions)
 
     def rest_misses(self, resource: str, context: Context) -> tuple[Miss, ...]:
         """Why the resource or the conditions fail, once action and principal matched (empty: a match).
         The hot path: no objects are built for a statement that matches."""
         resources = self.resources
-        if resources is not None:
-            lookup = context.single
-            hit = False
-            for pattern in resources:
-                if pattern.matches(resource, lookup):
-                    hit = True
-                    break
-            if hit == self.not_resource:
-                expected = tuple(p.resolved(lookup) for p in resources)
-                return (Miss("resource", expected=expected, actual=(resource,)),)
+        if resources is not None and not self._resource_admits(resource, context):
+            expected = tuple(p.resolved(context.single) for p in resources)
+            return (Miss("resource", expected=expected, actual=(resource,)),)
         if not self.conditions:
             return ()
         failed = [entry for entry in self.conditions if not entry.evaluate(context)]
