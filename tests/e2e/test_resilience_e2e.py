@@ -13,7 +13,13 @@ import redis
 from bot.demo.world import World
 from bot.store import Store
 from tests.e2e.harness import APPROVER, CHANNEL, REQUESTER, Stack, wait_until
-from tests.e2e.test_slack_e2e import APPROVE, CALLBACK_APPLY, _approve_value, _text_of, _wait_answer
+from tests.e2e.test_slack_e2e import (
+    APPROVE,
+    CALLBACK_APPLY,
+    _paste_until_proposal,
+    _text_of,
+    _wait_answer,
+)
 from tests.fakes.slack_api import FakeSlackApi
 
 pytestmark = pytest.mark.e2e
@@ -25,11 +31,9 @@ def test_a_key_policy_changed_since_the_analysis_is_not_overwritten(
     stack.start_both()
     paste = scenarios["missing-root-delegation"]
     thread = "1700000400.000100"
-    slack.add_message(CHANNEL, thread, paste, user=REQUESTER)
-    stack.message_event(paste, ts=thread, event_id="Ev0004")
-    answer = _wait_answer(slack, thread)
-    proposal_id = _approve_value(answer)
-    key_arn = paste.split("on resource: ")[1].split()[0]
+    answer, proposal_id, key_arn = _paste_until_proposal(
+        stack, slack, paste, thread=thread, event_id="Ev0004"
+    )
     app = world.account("111122223333")
     changed = app.key_policy(key_arn)
     changed["Statement"].append(

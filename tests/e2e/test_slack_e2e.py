@@ -58,6 +58,16 @@ def _approve_value(message: dict[str, Any]) -> str:
     return _button_value(message, APPROVE)
 
 
+def _paste_until_proposal(
+    stack: Stack, slack: FakeSlackApi, paste: str, *, thread: str, event_id: str
+) -> tuple[dict[str, Any], str, str]:
+    """The requester pastes in a new thread; returns the answer, its proposal id and the key ARN."""
+    slack.add_message(CHANNEL, thread, paste, user=REQUESTER)
+    stack.message_event(paste, ts=thread, event_id=event_id)
+    answer = _wait_answer(slack, thread)
+    return answer, _approve_value(answer), paste.split("on resource: ")[1].split()[0]
+
+
 def test_url_verification_and_bad_signature(stack: Stack) -> None:
     stack.start_web()
     reply = stack.post_json({"type": "url_verification", "challenge": "c-123", "token": "legacy"})
@@ -125,11 +135,9 @@ def test_self_approval_is_refused_an_approver_applies_exactly_once_and_another_r
     stack.start_both()
     paste = scenarios["missing-root-delegation"]
     thread = "1700000300.000100"
-    slack.add_message(CHANNEL, thread, paste, user=REQUESTER)
-    stack.message_event(paste, ts=thread, event_id="Ev0003")
-    answer = _wait_answer(slack, thread)
-    proposal_id = _approve_value(answer)
-    key_arn = paste.split("on resource: ")[1].split()[0]
+    answer, proposal_id, key_arn = _paste_until_proposal(
+        stack, slack, paste, thread=thread, event_id="Ev0003"
+    )
     app = world.account("111122223333")
     before = app.key_policy(key_arn)
 

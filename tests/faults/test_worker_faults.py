@@ -13,8 +13,13 @@ import redis
 
 from bot.demo.world import World
 from bot.store import Store
-from tests.e2e.harness import APPROVER, CHANNEL, REQUESTER, Stack, wait_until
-from tests.e2e.test_slack_e2e import APPROVE, CALLBACK_APPLY, _approve_value, _wait_answer
+from tests.e2e.harness import APPROVER, Stack, wait_until
+from tests.e2e.test_slack_e2e import (
+    APPROVE,
+    CALLBACK_APPLY,
+    _paste_until_proposal,
+    _wait_answer,
+)
 from tests.fakes.slack_api import FakeSlackApi
 from tests.faults.aws_proxy import FaultyAws
 from tests.faults.helpers import report, tally
@@ -37,11 +42,9 @@ def test_an_apply_killed_after_put_key_policy_is_finished_without_a_second_put(
     )
     paste = scenarios["missing-root-delegation"]
     thread = "1700200000.000100"
-    slack.add_message(CHANNEL, thread, paste, user=REQUESTER)
-    stack.message_event(paste, ts=thread, event_id="EvApplyKill")
-    answer = _wait_answer(slack, thread)
-    proposal_id = _approve_value(answer)
-    key_arn = paste.split("on resource: ")[1].split()[0]
+    answer, proposal_id, key_arn = _paste_until_proposal(
+        stack, slack, paste, thread=thread, event_id="EvApplyKill"
+    )
     app = world.account("111122223333")
     before = app.key_policy(key_arn)
 
