@@ -120,9 +120,9 @@ def _no_broadcast(text: str) -> str:
 
 def escape_mrkdwn(text: str) -> str:
     """User-controlled free text, safe inside mrkdwn: no pings, links or formatting it did not ask for."""
-    text = _no_broadcast(_entities(text))
-    text = text.replace("`", "ˋ").replace("*", "∗").replace("~", "∼")
-    return _WORD_EDGE_UNDERSCORE.sub("＿", text)
+    text = _entities(text).replace("`", "ˋ").replace("*", "∗").replace("~", "∼")
+    # Broadcasts last: swapping "_" for "＿" can give "@channel_" the word boundary it lacked.
+    return _no_broadcast(_WORD_EDGE_UNDERSCORE.sub("＿", text))
 
 
 def escape_keeping_user_mentions(text: str) -> str:
