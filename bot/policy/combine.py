@@ -27,7 +27,7 @@ have no identity side.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from bot.policy.context import Context
 from bot.policy.layers import Layer
@@ -70,8 +70,9 @@ DENY_ORDER: tuple[PolicyType, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Check:
+class Check(NamedTuple):
+    """A failing check; a named tuple because one is built per explicit deny on every decision."""
+
     policy_type: PolicyType
     kind: Literal["explicit_deny", "no_allow"]
     statement: str | None = None

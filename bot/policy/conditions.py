@@ -114,9 +114,19 @@ class ConditionEntry:
     negated: bool
     family: str
     tests: tuple[Test, ...]
+    # Every value the positive form accepts, when that is a fixed set (compared after `fold`); else None.
+    exact: frozenset[str] | None = None
+    fold: bool = False
 
     def evaluate(self, context: Context) -> bool:
         present = context.values.get(self.key_lower)
+        exact = self.exact
+        if exact is not None and present and self.qualifier is None:
+            if self.fold:
+                return any(value.lower() in exact for value in present) != self.negated
+            if len(present) == 1:
+                return (present[0] in exact) != self.negated
+            return any(value in exact for value in present) != self.negated
         if self.family == "null":
             is_absent = not present
             return any((value.lower() == "true") == is_absent for value in self.values)
@@ -266,9 +276,36 @@ def compile_conditions(
                 tests = _string_tests(family, values, variables)
             else:
                 tests = _typed_tests(family, operator, values)
+            exact, fold = _exact_values(family, values, variables)
             entries.append(
                 ConditionEntry(
-                    operator, key, key.lower(), values, qualifier, if_exists, negated, family, tests
+                    operator,
+                    key,
+                    key.lower(),
+                    values,
+                    qualifier,
+                    if_exists,
+                    negated,
+                    family,
+                    tests,
+                    exact,
+                    fold,
                 )
             )
     return tuple(entries)
+
+
+def _exact_values(
+    family: str, values: tuple[str, ...], variables: bool
+) -> tuple[frozenset[str] | None, bool]:
+    """The set a value must be in for the positive operator to hold, where a set lookup decides it (as
+    `Pattern` compares: exact, or both sides lower-cased for IgnoreCase; Bool is case-insensitive)."""
+    if family == "bool":
+        return frozenset(value.lower() for value in values), True
+    if family not in ("stringequals", "stringequalsignorecase"):
+        return None, False
+    if variables and any("${" in value for value in values):
+        return None, False
+    if family == "stringequals":
+        return frozenset(values), False
+    return frozenset(value.lower() for value in values), True

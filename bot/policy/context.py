@@ -61,34 +61,65 @@ def normalise_value(key: str, value: Any) -> Values | None:
         raise PolicyError(str(error)) from None
 
 
+def implied_values(caller: Caller, resource_account: str | None) -> tuple[tuple[str, Values], ...]:
+    """What the caller and the key imply, in the order they are added (cached: callers repeat)."""
+    # Not the Caller itself: a dataclass hashes every field on every call. Its ARN fixes all that is
+    # implied but the principal ARN (a session's role path).
+    key = (caller.arn, caller.principal_arn, resource_account)
+    found = _IMPLIED.get(key)
+    if found is None:
+        implied: dict[str, str | None] = {
+            "aws:principalarn": caller.principal_arn,
+            "aws:principalaccount": caller.account,
+            "kms:calleraccount": caller.account,
+            "aws:resourceaccount": resource_account,
+            "aws:principalisawsservice": "true" if caller.kind == "service" else "false",
+            "aws:principaltype": _PRINCIPAL_TYPES.get(caller.kind),
+        }
+        if caller.kind == "user":
+            implied["aws:username"] = caller.name
+        if caller.kind == "service":
+            implied["aws:principalservicename"] = caller.arn
+        found = tuple((name, (value,)) for name, value in implied.items() if value is not None)
+        if len(_IMPLIED) >= 4096:
+            _IMPLIED.clear()
+        _IMPLIED[key] = found
+    return found
+
+
+_IMPLIED: dict[tuple[str, str | None, str | None], tuple[tuple[str, Values], ...]] = {}
+_KEYS_KEY = "kms:encryptioncontextkeys"
+
+
+def read_context(given: Mapping[str, Any], unknown: frozenset[str]) -> Context:
+    """The given context with lower-cased names and normalised values, without what is implied."""
+    values: dict[str, Values] = {}
+    encryption_context: dict[str, str] = {}
+    for key, value in given.items():
+        found = (value,) if value.__class__ is str else normalise_value(key, value)
+        lower = key.lower()
+        if found is None or (unknown and lower in unknown):
+            continue
+        values[lower] = found
+        if lower.startswith(EC_PREFIX) and len(found) == 1:
+            encryption_context[key[len(EC_PREFIX) :]] = found[0]
+    return Context(values, encryption_context)
+
+
+def complete_context(
+    context: Context, caller: Caller, resource_account: str | None, unknown: frozenset[str]
+) -> Context:
+    """Add (in place) what the caller and the key imply, unless given or unknown."""
+    values = context.values
+    for key, implied in implied_values(caller, resource_account):
+        if key not in values and key not in unknown:
+            values[key] = implied
+    if context.encryption_context and _KEYS_KEY not in values and _KEYS_KEY not in unknown:
+        values[_KEYS_KEY] = tuple(context.encryption_context)
+    return context
+
+
 def build_context(
     given: Mapping[str, Any], caller: Caller, resource_account: str | None, unknown: frozenset[str]
 ) -> Context:
-    context = Context()
-    for key, value in given.items():
-        values = normalise_value(key, value)
-        lower = key.lower()
-        if lower in unknown or values is None:
-            continue
-        context.values[lower] = values
-        if lower.startswith(EC_PREFIX) and len(values) == 1:
-            context.encryption_context[key[len(EC_PREFIX) :]] = values[0]
-    implied: dict[str, str | None] = {
-        "aws:principalarn": caller.principal_arn,
-        "aws:principalaccount": caller.account,
-        "kms:calleraccount": caller.account,
-        "aws:resourceaccount": resource_account,
-        "aws:principalisawsservice": "true" if caller.kind == "service" else "false",
-    }
-    implied["aws:principaltype"] = _PRINCIPAL_TYPES.get(caller.kind)
-    if caller.kind == "user":
-        implied["aws:username"] = caller.name
-    if caller.kind == "service":
-        implied["aws:principalservicename"] = caller.arn
-    for key, value in implied.items():
-        if value is not None and key not in context.values and key not in unknown:
-            context.values[key] = (value,)
-    keys_key = "kms:encryptioncontextkeys"
-    if context.encryption_context and keys_key not in context.values and keys_key not in unknown:
-        context.values[keys_key] = tuple(context.encryption_context)
-    return context
+    return complete_context(read_context(given, unknown), caller, resource_account, unknown)

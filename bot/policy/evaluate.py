@@ -13,201 +13,191 @@ Layer applicability (§2 D):
   where no session policy means no allow (§1.1 step 7);
 - `vpc_endpoint`: when given.
 Every layer appears in `SimulationResult.layers`, with `applies` False (and `allows` None) when it does
-not apply. The key's account is the resource ARN's, else `aws:ResourceAccount`, else the caller's.
-With `request.unknown_keys`, evaluation is three-valued (`bot.policy.unknowns`).
+not apply. With `request.unknown_keys`, evaluation is three-valued (`bot.policy.unknowns`).
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from typing import Any
 
-from bot.policy import grants, memo, policies, result_cache
-from bot.policy.arn import account_of
-from bot.policy.combine import decide
-from bot.policy.context import build_context
-from bot.policy.document import PolicyError
-from bot.policy.grants import Grant, parse_grant
-from bot.policy.layers import Layer, Request, grants_layer, levels_layer, policy_layer
-from bot.policy.policies import CompiledPolicy, compile_policy
-from bot.policy.principals import Caller, CallerError, classify_caller, with_role_path
-from bot.policy.results import Run, build_result
-from bot.policy.simulation import Json, PolicyType, SimulationDocument, SimulationResult
-from bot.policy.statements import PolicyKind
+from bot.policy import grants, layers, memo, outcomes, policies, result_cache
+from bot.policy.combine import Verdict, decide
+from bot.policy.context import build_context, complete_context
+from bot.policy.layers import Layer, grants_layer, levels_layer, policy_layer
+from bot.policy.outcomes import Outcome, Request
+from bot.policy.policies import CompiledPolicy
+from bot.policy.prepare import Prepared, prepare
+from bot.policy.principals import classify_caller
+from bot.policy.results import LAYER_ORDER, Decided, Run, result_of
+from bot.policy.simulation import PolicyType, SimulationDocument, SimulationResult
 from bot.policy.unknowns import three_valued
 
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    doc: SimulationDocument
-    caller: Caller
-    key_account: str | None
-    identity: list[CompiledPolicy]
-    boundary: CompiledPolicy | None
-    session: CompiledPolicy | None
-    scps: list[list[CompiledPolicy]]
-    rcps: list[list[CompiledPolicy]]
-    key_policy: CompiledPolicy | None
-    grants: list[Grant]
-    vpc_endpoint: CompiledPolicy | None
-
-    def policies(self) -> list[CompiledPolicy]:
-        found = [*self.identity, *(p for level in self.scps + self.rcps for p in level)]
-        found += [
-            p for p in (self.boundary, self.session, self.key_policy, self.vpc_endpoint) if p is not None
-        ]
-        return found
+_IAM = frozenset(("user", "role", "session", "fedsession"))
+_NONE: tuple[Outcome, ...] = ()
 
 
-def prepare(doc: SimulationDocument) -> Prepared:
-    try:
-        caller = classify_caller(doc.request.principal)
-    except CallerError as error:
-        raise PolicyError(f"request.principal: {error}") from None
-    principal_arn = resource_account = None
-    for name, value in doc.request.context.items():
-        # The last spelling wins, as it would in a dict keyed by the lower-cased names.
-        lower = name.lower()
-        if lower == "aws:principalarn":
-            principal_arn = value
-        elif lower == "aws:resourceaccount":
-            resource_account = value
-    caller = with_role_path(caller, principal_arn)
-    key_account = account_of(doc.request.resource)
-    if key_account is None:
-        key_account = resource_account if isinstance(resource_account, str) else caller.account
-    kinds: tuple[tuple[str, Json | None, PolicyKind], ...] = (
-        ("permissions_boundary", doc.permissions_boundary, "identity"),
-        ("session_policy", doc.session_policy, "identity"),
-        ("key_policy", doc.key_policy, "key_policy"),
-        ("vpc_endpoint_policy", doc.vpc_endpoint_policy, "vpc_endpoint"),
-    )
-    optional = {
-        name: None if raw is None else compile_policy(raw, (name,), kind) for name, raw, kind in kinds
-    }
-    return Prepared(
-        doc=doc,
-        caller=caller,
-        key_account=key_account,
-        identity=[
-            compile_policy(raw, ("identity_policies", i), "identity")
-            for i, raw in enumerate(doc.identity_policies)
-        ],
-        boundary=optional["permissions_boundary"],
-        session=optional["session_policy"],
-        scps=[
-            [compile_policy(raw, ("scps", lv, i), "identity") for i, raw in enumerate(level)]
-            for lv, level in enumerate(doc.scps)
-        ],
-        rcps=[
-            [compile_policy(raw, ("rcps", lv, i), "rcp") for i, raw in enumerate(level)]
-            for lv, level in enumerate(doc.rcps)
-        ],
-        key_policy=optional["key_policy"],
-        grants=[parse_grant(raw, i) for i, raw in enumerate(doc.grants)],
-        vpc_endpoint=optional["vpc_endpoint_policy"],
-    )
+def _request(
+    prepared: Prepared, given: dict[str, Any] | None, absent: frozenset[str], explain: bool
+) -> Request:
+    """`given` None: the document's own context, as `prepare` read it."""
+    caller = prepared.caller
+    if given is None:
+        context = complete_context(prepared.context, caller, prepared.key_account, absent)
+    else:
+        context = build_context(given, caller, prepared.key_account, absent)
+    has_boundary = prepared.boundary is not None and caller.kind in _IAM
+    doc_request = prepared.doc.request
+    return Request(caller, doc_request.action, doc_request.resource, context, has_boundary, explain)
 
 
-def _layers(prepared: Prepared, request: Request) -> dict[PolicyType, Layer]:
+def _outcomes(
+    kind: PolicyType, found: list[CompiledPolicy], request: Request, level: int | None = None
+) -> tuple[Outcome, ...]:
+    if len(found) == 1:
+        return (found[0].outcome(kind, 0, level, request),)
+    return tuple(policy.outcome(kind, index, level, request) for index, policy in enumerate(found))
+
+
+def _one(kind: PolicyType, policy: CompiledPolicy | None, request: Request) -> tuple[Outcome, ...]:
+    return _NONE if policy is None else (policy.outcome(kind, 0, None, request),)
+
+
+def _layers(prepared: Prepared, request: Request) -> tuple[Layer, ...]:
+    """The eight layers, in `LAYER_ORDER`."""
     doc, caller = prepared.doc, prepared.caller
-    iam = caller.kind in ("user", "role", "session", "fedsession")
+    iam = caller.kind in _IAM
+    root = caller.kind == "root"
     management = doc.management_account
-    action = doc.request.action.lower()
-    layers: dict[PolicyType, Layer] = {
-        "identity": policy_layer("identity", prepared.identity, request, iam or caller.kind == "root"),
-        "key_policy": policy_layer(
-            "key_policy", [] if prepared.key_policy is None else [prepared.key_policy], request, True
+    scp_applies = (
+        bool(prepared.scps)
+        and (iam or root)
+        and not caller.is_service_linked
+        and (management is None or caller.account != management)
+    )
+    rcp_applies = (
+        bool(prepared.rcps)
+        and doc.key.manager != "AWS"
+        and request.action.lower() != "kms:retiregrant"
+        and not caller.is_service_linked
+        and (management is None or prepared.key_account != management)
+    )
+    session_applies = caller.kind == "fedsession" or (
+        caller.kind in ("role", "session") and prepared.session is not None
+    )
+    scps = (
+        tuple(_outcomes("scp", level, request, n) for n, level in enumerate(prepared.scps))
+        if scp_applies
+        else ()
+    )
+    rcps = (
+        tuple(_outcomes("rcp", level, request, n) for n, level in enumerate(prepared.rcps))
+        if rcp_applies
+        else ()
+    )
+    boundary = iam and prepared.boundary is not None
+    return (
+        policy_layer(
+            "identity",
+            _outcomes("identity", prepared.identity, request) if iam or root else _NONE,
+            iam or root,
+            root,
         ),
-        "grants": grants_layer(prepared.grants, request),
-        "scp": levels_layer(
-            "scp",
-            prepared.scps,
-            request,
-            bool(prepared.scps)
-            and (iam or caller.kind == "root")
-            and not caller.is_service_linked
-            and (management is None or caller.account != management),
-            implicit_allow=False,
-        ),
-        "rcp": levels_layer(
-            "rcp",
-            prepared.rcps,
-            request,
-            bool(prepared.rcps)
-            and doc.key.manager != "AWS"
-            and action != "kms:retiregrant"
-            and not caller.is_service_linked
-            and (management is None or prepared.key_account != management),
-            implicit_allow=True,
-        ),
-        "permissions_boundary": policy_layer(
+        policy_layer("key_policy", _one("key_policy", prepared.key_policy, request), True),
+        grants_layer(prepared.grants, request),
+        levels_layer("scp", scps, scp_applies, implicit_allow=False),
+        levels_layer("rcp", rcps, rcp_applies, implicit_allow=True),
+        policy_layer(
             "permissions_boundary",
-            [p for p in (prepared.boundary,) if p],
-            request,
-            iam and prepared.boundary is not None,
+            _one("permissions_boundary", prepared.boundary if boundary else None, request),
+            boundary,
         ),
-        "session": policy_layer(
+        policy_layer(
             "session",
-            [p for p in (prepared.session,) if p],
-            request,
-            caller.kind == "fedsession"
-            or (caller.kind in ("role", "session") and prepared.session is not None),
+            _one("session", prepared.session if session_applies else None, request),
+            session_applies,
         ),
-        "vpc_endpoint": policy_layer(
+        policy_layer(
             "vpc_endpoint",
-            [p for p in (prepared.vpc_endpoint,) if p],
-            request,
+            _one("vpc_endpoint", prepared.vpc_endpoint, request),
             prepared.vpc_endpoint is not None,
         ),
-    }
-    if caller.kind == "root":
-        layers["identity"].allows = True
-    return layers
+    )
 
 
-def _run(prepared: Prepared, given: dict[str, Any], absent: frozenset[str], explain: bool = True) -> Run:
+def _notes(prepared: Prepared, found: dict[PolicyType, Layer]) -> list[str]:
     doc = prepared.doc
-    context = build_context(given, prepared.caller, prepared.key_account, absent)
-    has_boundary = prepared.boundary is not None and prepared.caller.kind in (
-        "user",
-        "role",
-        "session",
-        "fedsession",
-    )
-    request = Request(
-        prepared.caller, doc.request.action, doc.request.resource, context, has_boundary, explain
-    )
-    layers = _layers(prepared, request)
     notes: list[str] = []
     if doc.key.state != "Enabled":
         notes.append(
             f"the key is {doc.key.state}: KMS refuses the request whatever the policies say; "
             "that is a key-state problem, not an authorization failure (§2.5)"
         )
-    if doc.session_policy is not None and not layers["session"].applies:
+    if doc.session_policy is not None and not found["session"].applies:
         notes.append("the session policy was ignored: the caller is not a role session or federated user")
+    return notes
+
+
+def _verdict(prepared: Prepared, found: dict[PolicyType, Layer], request: Request) -> Verdict:
     verdict = decide(
-        layers,
+        found,
         prepared.caller,
         prepared.key_account,
-        doc.key.manager == "AWS",
-        doc.request.action.lower(),
-        context,
+        prepared.doc.key.manager == "AWS",
+        request.action.lower(),
+        request.context,
     )
-    verdict.notes.extend(notes)
-    return Run(layers, verdict)
+    verdict.notes.extend(_notes(prepared, found))
+    return verdict
+
+
+# (the facts `decide` and `_notes` read of the request, each layer's `verdict_key`) → the verdict.
+_VERDICTS: dict[tuple[Any, ...], Decided] = {}
+_VERDICTS_LIMIT = 20_000
+
+
+def _run(prepared: Prepared, given: dict[str, Any] | None, absent: frozenset[str], explain: bool) -> Run:
+    """One evaluation of the document, with `given` as its context (None: its own)."""
+    request = _request(prepared, given, absent, explain)
+    found = _layers(prepared, request)
+    caller, key_account, doc = prepared.caller, prepared.key_account, prepared.doc
+    identity, key_policy, grant, scp, rcp, boundary, session, vpc_endpoint = found
+    key = (
+        caller.account is not None and key_account is not None and caller.account != key_account,
+        doc.key.manager,
+        doc.key.state,
+        request.action.lower(),
+        "kms:viaservice" in request.context.values,
+        doc.session_policy is not None,
+        identity.verdict_key,
+        key_policy.verdict_key,
+        grant.verdict_key,
+        scp.verdict_key,
+        rcp.verdict_key,
+        boundary.verdict_key,
+        session.verdict_key,
+        vpc_endpoint.verdict_key,
+    )
+    decided = _VERDICTS.get(key)
+    if decided is None:
+        decided = Decided(_verdict(prepared, dict(zip(LAYER_ORDER, found, strict=True)), request))
+        if len(_VERDICTS) >= _VERDICTS_LIMIT:
+            _VERDICTS.clear()
+        _VERDICTS[key] = decided
+    return Run(found, decided)
 
 
 def clear_caches() -> None:
-    """Forget every compiled policy, plan, shared result object and cached result (for tests that check
-    that a warm engine answers exactly as a cold one)."""
+    """Forget every compiled policy, plan, outcome, layer and result (for tests that check that a warm
+    engine answers exactly as a cold one)."""
     policies._CACHE.clear()
     policies._BY_OBJECT.clear()
     grants._GRANTS.clear()
     memo._TABLE.clear()
     memo._LAYERS.clear()
+    layers.clear()
+    outcomes.clear()
+    _VERDICTS.clear()
     result_cache._RESULTS.clear()
     classify_caller.cache_clear()
 
@@ -221,15 +211,20 @@ def evaluate(doc: SimulationDocument, explain: bool = True) -> SimulationResult:
 
     Policy dicts must not be mutated once evaluated (compiled policies are cached by identity)."""
     prepared = prepare(doc)
+    if doc.request.unknown_keys:
+        return _three_valued(prepared, explain)
+    return result_of(_run(prepared, None, frozenset(), explain))
+
+
+def _three_valued(prepared: Prepared, explain: bool) -> SimulationResult:
+    """Repeated three-valued documents are common (the diagnosis asks again with what it learnt) and
+    each costs several runs: their results are cached by everything they depend on."""
     key = result_cache.result_key(prepared)
     if key is not None:
         key = (*key, explain)
     cached = result_cache.recall(key)
     if cached is not None:
         return cached
-    if doc.request.unknown_keys:
-        runner = functools.partial(_run, prepared, explain=explain)
-        result = three_valued(doc.request, prepared.policies(), prepared.grants, runner)
-    else:
-        result = build_result(_run(prepared, doc.request.context, frozenset(), explain), set(), (), [])
+    runner = functools.partial(_run, prepared, explain=explain)
+    result = three_valued(prepared.doc.request, prepared.policies(), prepared.grants, runner)
     return result_cache.remember(key, result)

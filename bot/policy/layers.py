@@ -1,5 +1,9 @@
 """Evaluate one policy set (a layer) for one request: allows, explicit denies, matches and misses (§2 D).
 
+A layer is folded from the outcomes of its policies (`bot.policy.outcomes`). Layers are shared like
+outcomes: the same outcomes give the same `Layer` object, which carries its `LayerResult`, so a request
+that is new but decided by outcomes seen before costs little more than looking them up.
+
 `allows` of a layer means "some Allow statement matches" (for SCP levels: every level has one). It is
 kept apart from `explicit_deny`: a layer can both allow and deny; the deny wins in the decision.
 Matched statements carry `principal_match` for key-policy statements and grants only.
@@ -7,37 +11,82 @@ Matched statements carry `principal_match` for key-policy statements and grants 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import itertools
+from typing import Any
 
 from bot.policy import memo
-from bot.policy.context import Context
 from bot.policy.grants import Grant
-from bot.policy.policies import CompiledPolicy, Plan
-from bot.policy.principals import Caller
-from bot.policy.simulation import MatchedStatement, PolicyType, StatementMiss
+from bot.policy.outcomes import Hits, Misses, Outcome, Request
+from bot.policy.simulation import LayerResult, MatchedStatement, PolicyType, StatementMiss
+
+_LIMIT = 50_000
 
 
-@dataclass(slots=True)
 class Layer:
-    layer: PolicyType
-    applies: bool = False
-    allows: bool | None = None
-    allow_hits: list[MatchedStatement] = field(default_factory=list)
-    deny_hits: list[MatchedStatement] = field(default_factory=list)
-    misses: list[StatementMiss] = field(default_factory=list)
-    failing_levels: list[int] = field(default_factory=list)
+    """One lock, folded from its policies' outcomes. Shared between evaluations: never mutated."""
 
-    @property
-    def explicit_deny(self) -> bool:
-        return bool(self.deny_hits)
+    __slots__ = (
+        "allow_hits",
+        "allows",
+        "applies",
+        "classes",
+        "deny_hits",
+        "explicit_deny",
+        "failing_levels",
+        "layer",
+        "misses",
+        "result",
+        "verdict_key",
+    )
 
-    @property
-    def classes(self) -> set[str]:
-        return {hit.principal_match for hit in self.allow_hits if hit.principal_match is not None}
+    def __init__(
+        self,
+        layer: PolicyType,
+        applies: bool = False,
+        allows: bool | None = None,
+        allow_hits: Hits = (),
+        deny_hits: Hits = (),
+        misses: Misses = (),
+        failing_levels: tuple[int, ...] = (),
+    ) -> None:
+        self.layer = layer
+        self.applies = applies
+        self.allows = allows
+        self.allow_hits = allow_hits
+        self.deny_hits = deny_hits
+        self.misses = misses
+        self.failing_levels = failing_levels
+        self.explicit_deny = bool(deny_hits)
+        self.classes = frozenset(hit.principal_match for hit in allow_hits if hit.principal_match is not None)
+        self.result = (
+            memo.layer_result(layer, allows, self.explicit_deny, (*deny_hits, *allow_hits))
+            if applies
+            else LayerResult(layer=layer, applies=False, allows=None)
+        )
+        # What the decision reads of this layer (`bot.policy.combine`), as a number: layers that agree
+        # on it share it, and verdicts are cached by these numbers.
+        self.verdict_key = _verdict_key((layer, applies, allows, self.classes, failing_levels, deny_hits))
 
 
-# Shared stand-ins for layers that do not apply (never mutated).
+# What a layer shows the decision → a number never given to anything else (a counter, not the table
+# size, so that clearing the table cannot make two different contents share a number).
+_VERDICT_KEYS: dict[tuple[Any, ...], int] = {}
+_NUMBERS = itertools.count()
+
+
+def _verdict_key(content: tuple[Any, ...]) -> int:
+    found = _VERDICT_KEYS.get(content)
+    if found is None:
+        if len(_VERDICT_KEYS) >= _LIMIT:
+            _VERDICT_KEYS.clear()
+        found = _VERDICT_KEYS[content] = next(_NUMBERS)
+    return found
+
+
+# Shared stand-ins for layers that do not apply.
 _INERT: dict[str, Layer] = {}
+# (kind, the outcomes it folds, ...) → the layer; the key holds the outcomes, so their ids stay unique.
+_LAYERS: dict[tuple[Any, ...], Layer] = {}
 
 
 def inert(kind: PolicyType) -> Layer:
@@ -47,127 +96,112 @@ def inert(kind: PolicyType) -> Layer:
     return found
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
-    caller: Caller
-    action: str
-    resource: str
-    context: Context
-    has_boundary: bool
-    # False: leave out the statement misses (`SimulationResult.misses`), for callers that do not read them.
-    explain: bool = True
+def clear() -> None:
+    _LAYERS.clear()
+    _SHARED.clear()
 
 
-Outcomes = tuple[bool, tuple[MatchedStatement, ...], tuple[MatchedStatement, ...], tuple[StatementMiss, ...]]
-
-
-def scan(
-    layer: Layer, policy: CompiledPolicy, index: int, request: Request, level: int | None = None
-) -> bool:
-    """Evaluate every statement of `policy` into `layer`; True when one of its Allows matched.
-
-    The outcome depends only on the plan (action, caller, position), the resource and the values of the
-    context keys its candidate statements mention, so it is computed once per distinct combination."""
-    plan = policy.plan(request.action, request.caller, request.has_boundary, layer.layer, index, level)
-    if not plan.candidates:
-        # Only action and principal misses: nothing depends on the resource or the context.
-        if request.explain and plan.static_misses:
-            layer.misses.extend(plan.static_misses)
-        return False
-    # Outcomes without misses (explain False) are cached apart from complete ones.
-    key = (
-        request.explain,
-        request.resource if plan.by_resource else None,
-        *map(request.context.values.get, plan.keys),
-    )
-    outcome: Outcomes | None = plan.outcomes.get(key)
-    if outcome is None:
-        outcome = _outcomes(plan, layer.layer, index, level, request)
-        if len(plan.outcomes) >= 256:
-            plan.outcomes.clear()
-        plan.outcomes[key] = outcome
-    allowed, allows, denies, misses = outcome
-    if request.explain:
-        if plan.static_misses:
-            layer.misses.extend(plan.static_misses)
-        if misses:
-            layer.misses.extend(misses)
-    if allows:
-        layer.allow_hits.extend(allows)
-    if denies:
-        layer.deny_hits.extend(denies)
-    return allowed
-
-
-def _outcomes(plan: Plan, kind: PolicyType, index: int, level: int | None, request: Request) -> Outcomes:
-    allows: list[MatchedStatement] = []
-    denies: list[MatchedStatement] = []
-    misses: list[StatementMiss] = []
-    context, resource = request.context, request.resource
-    explain = request.explain
-    for statement, hit in plan.candidates:
-        if not explain:
-            if statement.rest_matches(resource, context):
-                (allows if statement.allow else denies).append(hit)
-            continue
-        statement_misses = statement.rest_misses(resource, context)
-        if not statement_misses:
-            (allows if statement.allow else denies).append(hit)
-            continue
-        label, allow = statement.label, statement.allow
-        misses.extend(
-            memo.statement_miss(kind, index, label, allow, level, miss) for miss in statement_misses
-        )
-    return bool(allows), tuple(allows), tuple(denies), tuple(misses)
-
-
-def policy_layer(kind: PolicyType, policies: list[CompiledPolicy], request: Request, applies: bool) -> Layer:
-    if not applies:
-        return inert(kind)
-    layer = Layer(kind, applies=True)
-    allowed = False
-    for index, policy in enumerate(policies):
-        allowed = scan(layer, policy, index, request) or allowed
-    layer.allows = allowed
+def _remember(key: tuple[Any, ...], layer: Layer) -> Layer:
+    if len(_LAYERS) >= _LIMIT:
+        _LAYERS.clear()
+    _LAYERS[key] = layer
     return layer
 
 
+def policy_layer(kind: PolicyType, outcomes: tuple[Outcome, ...], applies: bool, root: bool = False) -> Layer:
+    """A layer of plain policies. `root`: the account root user, whose identity side always allows."""
+    if not applies:
+        return inert(kind)
+    key = (kind, root, *outcomes)
+    found = _LAYERS.get(key)
+    if found is not None:
+        return found
+    if len(outcomes) == 1:
+        only = outcomes[0]
+        allows, denies, misses, allowed = only.allows, only.denies, only.misses, only.allowed
+    else:
+        allows = tuple(hit for item in outcomes for hit in item.allows)
+        denies = tuple(hit for item in outcomes for hit in item.denies)
+        misses = tuple(miss for item in outcomes for miss in item.misses)
+        allowed = any(item.allowed for item in outcomes)
+    return _remember(key, shared(kind, allowed or root, allows, denies, misses))
+
+
 def levels_layer(
-    kind: PolicyType,
-    levels: list[list[CompiledPolicy]],
-    request: Request,
-    applies: bool,
-    implicit_allow: bool,
+    kind: PolicyType, levels: tuple[tuple[Outcome, ...], ...], applies: bool, implicit_allow: bool
 ) -> Layer:
     """SCP/RCP levels, root first. Every level needs an Allow; RCPs carry RCPFullAWSAccess at every
     level (AWS attaches it and it cannot be detached), so `implicit_allow` makes each level allow."""
     if not applies:
         return inert(kind)
-    layer = Layer(kind, applies=True)
-    for level, policies in enumerate(levels):
-        allowed = implicit_allow
-        for index, policy in enumerate(policies):
-            allowed = scan(layer, policy, index, request, level) or allowed
-        if not allowed:
-            layer.failing_levels.append(level)
-    layer.allows = not layer.failing_levels
-    return layer
+    key = (kind, implicit_allow, *levels)
+    found = _LAYERS.get(key)
+    if found is not None:
+        return found
+    failing = tuple(
+        level
+        for level, outcomes in enumerate(levels)
+        if not implicit_allow and not any(item.allowed for item in outcomes)
+    )
+    flat = [item for outcomes in levels for item in outcomes]
+    return _remember(
+        key,
+        shared(
+            kind,
+            not failing,
+            tuple(hit for item in flat for hit in item.allows),
+            tuple(hit for item in flat for hit in item.denies),
+            tuple(miss for item in flat for miss in item.misses),
+            failing,
+        ),
+    )
 
 
 def grants_layer(grants: list[Grant], request: Request) -> Layer:
     if not grants:
         return inert("grants")
-    layer = Layer("grants", applies=True)
+    caller, explain = request.caller, request.explain
+    allows: list[MatchedStatement] = []
+    misses: list[StatementMiss] = []
     for grant in grants:
-        misses = grant.evaluate(request.action, request.caller, request.context)
-        if misses:
-            if not request.explain:
-                continue
-            layer.misses.extend(
-                memo.statement_miss("grants", grant.index, grant.label, True, None, miss) for miss in misses
+        found = grant.evaluate(request.action, caller, request.context)
+        if not found:
+            match = grant.grantee.match(caller)
+            allows.append(memo.matched("grants", True, grant.index, grant.label, None, match))
+        elif explain:
+            misses.extend(
+                memo.statement_miss("grants", grant.index, grant.label, True, None, miss) for miss in found
             )
-        else:
-            match = grant.grantee.match(request.caller)
-            layer.allow_hits.append(memo.matched("grants", True, grant.index, grant.label, None, match))
-    layer.allows = bool(layer.allow_hits)
-    return layer
+    return shared("grants", bool(allows), tuple(allows), (), tuple(misses))
+
+
+# Layers by content: matched statements and misses are shared by content (`memo`), so their ids stand
+# for it; the entries hold them, so the ids stay unique while they live.
+_SHARED: dict[tuple[Any, ...], Layer] = {}
+
+
+def shared(
+    kind: PolicyType,
+    allows: bool,
+    allow_hits: Hits,
+    deny_hits: Hits,
+    misses: Misses,
+    failing_levels: tuple[int, ...] = (),
+) -> Layer:
+    """The one `Layer` with this content (made when first seen)."""
+    key = (
+        kind,
+        allows,
+        failing_levels,
+        len(allow_hits),
+        len(deny_hits),
+        *map(id, allow_hits),
+        *map(id, deny_hits),
+        *map(id, misses),
+    )
+    found = _SHARED.get(key)
+    if found is None:
+        if len(_SHARED) >= _LIMIT:
+            _SHARED.clear()
+        found = _SHARED[key] = Layer(kind, True, allows, allow_hits, deny_hits, misses, failing_levels)
+    return found

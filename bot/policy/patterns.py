@@ -103,6 +103,16 @@ class Pattern:
                     self._prefix = head.lower() if ignore_case else head
 
     @property
+    def exact_text(self) -> str | None:
+        """The one value a case-sensitive pattern matches, when it matches only one."""
+        return None if self.ignore_case else self._exact
+
+    @property
+    def prefix_text(self) -> str | None:
+        """`text` when a case-sensitive pattern matches exactly the values starting with `text`."""
+        return None if self.ignore_case else self._prefix
+
+    @property
     def has_variables(self) -> bool:
         return any(part[0] == "var" for part in self._parts)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.policy import memo
 from bot.policy.document import PolicyError, parse_policy, statement_label
+from bot.policy.outcomes import Outcome, Request, compute
 from bot.policy.principals import Caller
 from bot.policy.simulation import MatchedStatement, PolicyType, StatementMiss
 from bot.policy.statements import CompiledStatement, Miss, PolicyKind
@@ -43,7 +44,7 @@ class Plan:
         # variables) and the resource if some candidate has a Resource/NotResource element.
         self.keys = tuple(sorted(frozenset().union(*(s.context_keys for s, _ in candidates))))
         self.by_resource = any(s.resources is not None for s, _ in candidates)
-        self.outcomes: dict[tuple[Any, ...], Any] = {}
+        self.outcomes: dict[Any, Outcome] = {}
 
     @property
     def static_misses(self) -> tuple[StatementMiss, ...]:
@@ -60,6 +61,7 @@ class CompiledPolicy:
     __slots__ = (
         "_action_misses",
         "_by_action",
+        "_classes",
         "_plans",
         "caller_independent",
         "context_keys",
@@ -82,6 +84,7 @@ class CompiledPolicy:
         self.context_keys = tuple(sorted(frozenset().union(*(s.context_keys for s in statements))))
         self._by_action: dict[str, tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]] = {}
         self._plans: dict[tuple[Any, ...], Plan] = {}
+        self._classes: dict[tuple[Any, ...], tuple[str | None, ...]] = {}
         # (action, kind, index, level) → the action misses, by statement index (they ignore the caller).
         self._action_misses: dict[tuple[Any, ...], dict[int, StatementMiss]] = {}
 
@@ -101,18 +104,67 @@ class CompiledPolicy:
     ) -> Plan:
         """Statements left after the action and principal checks (with their principal class), and the
         `StatementMiss`es of those that failed them. Cached: both depend only on these arguments."""
-        by_role = not self.names_sessions
+        return self._plan_for(action, caller, has_boundary, kind, index, level, True)
+
+    def _plan_for(
+        self,
+        action: str,
+        caller: Caller,
+        has_boundary: bool,
+        kind: PolicyType,
+        index: int,
+        level: int | None,
+        explain: bool,
+    ) -> Plan:
         if self.caller_independent:
             key: tuple[Any, ...] = (action, kind, index, level)
-        else:
+        elif explain:
+            # The principal misses name the caller: a plan of its own.
             who = caller.arn if caller.kind != "session" or self.names_sessions else caller.principal_arn
             key = (action, caller.kind, who, has_boundary, kind, index, level)
+        else:
+            # Without misses a plan depends on the caller only through which statements name it and
+            # how: callers named alike (every unnamed role of an account, say) share plans and outcomes.
+            key = (action, self._principal_classes(caller, has_boundary), kind, index, level)
         found = self._plans.get(key)
         if found is None:
-            found = self._plan(action, caller, has_boundary, kind, index, level, by_role)
+            found = self._plan(action, caller, has_boundary, kind, index, level, not self.names_sessions)
             if len(self._plans) >= 8192:
                 self._plans.clear()
             self._plans[key] = found
+        return found
+
+    def _principal_classes(self, caller: Caller, has_boundary: bool) -> tuple[str | None, ...]:
+        """Per statement: the class naming the caller, None without a principal element, "" for a miss."""
+        who = caller.arn if caller.kind != "session" or self.names_sessions else caller.principal_arn
+        key = (caller.kind, who, has_boundary)
+        found = self._classes.get(key)
+        if found is None:
+            found = tuple(_principal_class(s, caller, has_boundary) for s in self.statements)
+            if len(self._classes) >= 4096:
+                self._classes.clear()
+            self._classes[key] = found
+        return found
+
+    def outcome(self, kind: PolicyType, index: int, level: int | None, request: Request) -> Outcome:
+        """This policy at position `index` (`level`) for `request`: computed once per plan and distinct
+        resource and values of the context keys the plan's candidates mention."""
+        explain = request.explain
+        plan = self._plan_for(
+            request.action, request.caller, request.has_boundary, kind, index, level, explain
+        )
+        if plan.keys or plan.by_resource:
+            values = request.context.values
+            resource = request.resource if plan.by_resource else None
+            key: Any = (explain, resource, *map(values.get, plan.keys))
+        else:
+            key = explain  # nothing the candidates check varies between requests
+        found = plan.outcomes.get(key)
+        if found is None:
+            found = compute(plan, kind, index, level, request)
+            if len(plan.outcomes) >= 256:
+                plan.outcomes.clear()
+            plan.outcomes[key] = found
         return found
 
     def _plan(
@@ -182,9 +234,15 @@ class CompiledPolicy:
         ]
 
 
+def _principal_class(statement: CompiledStatement, caller: Caller, has_boundary: bool) -> str | None:
+    found = statement.principal_match(caller, has_boundary)
+    return "" if isinstance(found, Miss) else found
+
+
 _CACHE: dict[tuple[str, bytes | str], CompiledPolicy] = {}
-# (id of the policy's Statement list, kind, Version) → (that list, its compiled policy); see compile_policy.
-_BY_OBJECT: dict[tuple[int, str, Any], tuple[Any, CompiledPolicy]] = {}
+# id of the policy's Statement list → (that list, the Version, the kind, its compiled policy); see
+# compile_policy.
+_BY_OBJECT: dict[int, tuple[Any, Any, str, CompiledPolicy]] = {}
 _CACHE_LIMIT = 4096
 _TOP_LEVEL = frozenset(("Version", "Id", "Statement"))
 
@@ -204,16 +262,10 @@ def compile_policy(raw: Any, where: tuple[Any, ...], kind: PolicyKind) -> Compil
     text), which costs a serialisation. Policies must therefore not be mutated once evaluated: build a
     new policy (new Statement list) for a patched policy rather than editing one in place.
     """
+    found = recall(raw, kind)
+    if found is not None:
+        return found
     statements_raw = raw.get("Statement") if raw.__class__ is dict else None
-    object_key: tuple[int, str, Any] | None = None
-    if statements_raw.__class__ is list:
-        version = raw.get("Version")
-        if version is None or version.__class__ is str:
-            object_key = (id(statements_raw), kind, version)
-            seen = _BY_OBJECT.get(object_key)
-            # The identity says nothing about the other top-level fields: unknown ones must still fail.
-            if seen is not None and seen[0] is statements_raw and _TOP_LEVEL.issuperset(raw):
-                return seen[1]
     content = content_key(raw)
     if content is None:
         # Nested too deeply to serialise: compile without caching; parsing reports what is wrong.
@@ -225,11 +277,30 @@ def compile_policy(raw: Any, where: tuple[Any, ...], kind: PolicyKind) -> Compil
         if len(_CACHE) >= _CACHE_LIMIT:
             _CACHE.clear()
         _CACHE[cache_key] = compiled
-    if object_key is not None:
+    if statements_raw.__class__ is list:
         if len(_BY_OBJECT) >= 2048:
             _BY_OBJECT.clear()
-        _BY_OBJECT[object_key] = (statements_raw, compiled)
+        _BY_OBJECT[id(statements_raw)] = (statements_raw, raw.get("Version"), kind, compiled)
     return compiled
+
+
+def recall(raw: Any, kind: PolicyKind) -> CompiledPolicy | None:
+    """The compiled policy when `raw`'s Statement list is the very list compiled before (see
+    `compile_policy`), else None."""
+    if raw.__class__ is not dict:
+        return None
+    statements = raw.get("Statement")
+    seen = _BY_OBJECT.get(id(statements))
+    # The identity says nothing about the other top-level fields: unknown ones must still fail.
+    if (
+        seen is None
+        or seen[0] is not statements
+        or seen[2] != kind
+        or seen[1] != raw.get("Version")
+        or not _TOP_LEVEL.issuperset(raw)
+    ):
+        return None
+    return seen[3]
 
 
 def _compile_guarded(raw: Any, where: tuple[Any, ...], kind: PolicyKind) -> CompiledPolicy:

@@ -18,7 +18,7 @@ from bot.policy.context import normalise_value
 from bot.policy.simulation import SimulationResult
 
 if TYPE_CHECKING:
-    from bot.policy.evaluate import Prepared
+    from bot.policy.prepare import Prepared
 
 _RESULTS: dict[tuple[Any, ...], SimulationResult] = {}
 _LIMIT = 20_000

@@ -96,17 +96,17 @@ def three_valued(
             if value is not _ABSENT:
                 given[key] = value
         runs.append((row, run(given, absent)))
-    decisions = {outcome.verdict.decision for _, outcome in runs}
+    decisions = {outcome.decided.decision for _, outcome in runs}
     worst = max(decisions, key=_RANK.__getitem__)
-    chosen = next(outcome for _, outcome in runs if outcome.verdict.decision == worst)
+    chosen = next(outcome for _, outcome in runs if outcome.decided.decision == worst)
     if len(decisions) == 1:
         return build_result(chosen, set(), (), [])
-    varying = {kind for kind in LAYER_ORDER if len({outcome.layers[kind].allows for _, outcome in runs}) > 1}
+    varying = {kind for kind in LAYER_ORDER if len({outcome.layer(kind).allows for _, outcome in runs}) > 1}
     unknowns: list[Unknown] = []
     for position, key in enumerate(keys):
         by_value: dict[Any, set[str]] = {}
         for row, outcome in runs:
-            by_value.setdefault(row[position], set()).add(outcome.verdict.decision)
+            by_value.setdefault(row[position], set()).add(outcome.decided.decision)
         if len({frozenset(found) for found in by_value.values()}) <= 1:
             continue
         allow_if = tuple(
