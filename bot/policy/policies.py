@@ -61,7 +61,9 @@ class CompiledPolicy:
     __slots__ = (
         "_action_misses",
         "_by_action",
+        "_class_ids",
         "_classes",
+        "_condition_values",
         "_plans",
         "caller_independent",
         "context_keys",
@@ -84,7 +86,9 @@ class CompiledPolicy:
         self.context_keys = tuple(sorted(frozenset().union(*(s.context_keys for s in statements))))
         self._by_action: dict[str, tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]] = {}
         self._plans: dict[tuple[Any, ...], Plan] = {}
-        self._classes: dict[tuple[Any, ...], tuple[str | None, ...]] = {}
+        self._classes: dict[tuple[Any, ...], int] = {}
+        self._class_ids: dict[tuple[str | None, ...], int] = {}
+        self._condition_values: dict[str, list[str]] = {}
         # (action, kind, index, level) → the action misses, by statement index (they ignore the caller).
         self._action_misses: dict[tuple[Any, ...], dict[int, StatementMiss]] = {}
 
@@ -134,13 +138,17 @@ class CompiledPolicy:
             self._plans[key] = found
         return found
 
-    def _principal_classes(self, caller: Caller, has_boundary: bool) -> tuple[str | None, ...]:
-        """Per statement: the class naming the caller, None without a principal element, "" for a miss."""
+    def _principal_classes(self, caller: Caller, has_boundary: bool) -> int:
+        """A number standing for how the statements name the caller (per statement: the class naming it,
+        None without a principal element, "" for a miss); callers named alike get the same number."""
         who = caller.arn if caller.kind != "session" or self.names_sessions else caller.principal_arn
         key = (caller.kind, who, has_boundary)
         found = self._classes.get(key)
         if found is None:
-            found = tuple(_principal_class(s, caller, has_boundary) for s in self.statements)
+            classes = tuple(_principal_class(s, caller, has_boundary) for s in self.statements)
+            # Numbers are never reused (`_class_ids` is not bounded: it grows with distinct namings
+            # of this one policy, at most one per statement subset actually seen).
+            found = self._class_ids.setdefault(classes, len(self._class_ids))
             if len(self._classes) >= 4096:
                 self._classes.clear()
             self._classes[key] = found
@@ -225,13 +233,19 @@ class CompiledPolicy:
         return found
 
     def condition_values(self, key_lower: str) -> list[str]:
-        return [
-            value
-            for statement in self.statements
-            for entry in statement.conditions
-            if entry.key_lower == key_lower and entry.family != "null"
-            for value in entry.values
-        ]
+        """Every value a condition on `key_lower` compares with (Null aside); cached per key."""
+        found = self._condition_values.get(key_lower)
+        if found is None:
+            found = [
+                value
+                for statement in self.statements
+                for entry in statement.conditions
+                if entry.key_lower == key_lower and entry.family != "null"
+                for value in entry.values
+            ]
+            if len(self._condition_values) < 256:
+                self._condition_values[key_lower] = found
+        return list(found)
 
 
 def _principal_class(statement: CompiledStatement, caller: Caller, has_boundary: bool) -> str | None:

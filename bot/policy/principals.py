@@ -44,11 +44,17 @@ class Caller:
     name: str | None = None  # user name, role name or federated-user name
     session: str | None = None  # role session name
     role_path: str = "/"
-    # Derived once: plans and contexts ask for it on every evaluation.
+    # Derived once: plans and contexts ask for them on every evaluation.
     _principal_arn: str | None = field(default=None, init=False, repr=False, compare=False)
+    _service_linked: bool = field(default=False, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_principal_arn", self._derive_principal_arn())
+        linked = self.kind in ("role", "session") and (
+            (self.name or "").startswith("AWSServiceRoleFor")
+            or self.role_path.startswith("/aws-service-role/")
+        )
+        object.__setattr__(self, "_service_linked", linked)
 
     @property
     def role_arn(self) -> str | None:
@@ -70,10 +76,7 @@ class Caller:
 
     @property
     def is_service_linked(self) -> bool:
-        return self.kind in ("role", "session") and (
-            (self.name or "").startswith("AWSServiceRoleFor")
-            or self.role_path.startswith("/aws-service-role/")
-        )
+        return self._service_linked
 
 
 def _split_path(resource: str, prefix: str) -> tuple[str, str]:
