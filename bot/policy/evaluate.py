@@ -56,7 +56,7 @@ def _outcomes(
 ) -> tuple[Outcome, ...]:
     if len(found) == 1:
         return (found[0].outcome(kind, 0, level, request),)
-    return tuple(policy.outcome(kind, index, level, request) for index, policy in enumerate(found))
+    return tuple([policy.outcome(kind, index, level, request) for index, policy in enumerate(found)])
 
 
 def _one(kind: PolicyType, policy: CompiledPolicy | None, request: Request) -> tuple[Outcome, ...]:

@@ -103,39 +103,43 @@ class CompiledPolicy:
                 self._by_action[key] = found
         return found
 
-    def plan(
-        self, action: str, caller: Caller, has_boundary: bool, kind: PolicyType, index: int, level: int | None
-    ) -> Plan:
-        """Statements left after the action and principal checks (with their principal class), and the
-        `StatementMiss`es of those that failed them. Cached: both depend only on these arguments."""
-        return self._plan_for(action, caller, has_boundary, kind, index, level, True)
-
-    def _plan_for(
-        self,
-        action: str,
-        caller: Caller,
-        has_boundary: bool,
-        kind: PolicyType,
-        index: int,
-        level: int | None,
-        explain: bool,
-    ) -> Plan:
+    def outcome(self, kind: PolicyType, index: int, level: int | None, request: Request) -> Outcome:
+        """This policy at position `index` (`level`) for `request`. Two cached steps: the plan (the
+        statements left after the action and principal checks) per action, caller and position; the
+        outcome per plan and distinct resource and values of the context keys its candidates mention."""
+        explain = request.explain
         if self.caller_independent:
-            key: tuple[Any, ...] = (action, kind, index, level)
+            key: Any = (request.action, kind, index, level)
         elif explain:
             # The principal misses name the caller: a plan of its own.
+            caller = request.caller
             who = caller.arn if caller.kind != "session" or self.names_sessions else caller.principal_arn
-            key = (action, caller.kind, who, has_boundary, kind, index, level)
+            key = (request.action, caller.kind, who, request.has_boundary, kind, index, level)
         else:
             # Without misses a plan depends on the caller only through which statements name it and
             # how: callers named alike (every unnamed role of an account, say) share plans and outcomes.
-            key = (action, self._principal_classes(caller, has_boundary), kind, index, level)
-        found = self._plans.get(key)
-        if found is None:
-            found = self._plan(action, caller, has_boundary, kind, index, level, not self.names_sessions)
+            named = self._principal_classes(request.caller, request.has_boundary)
+            key = (request.action, named, kind, index, level)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plan(request.action, request.caller, request.has_boundary, kind, index, level)
             if len(self._plans) >= 8192:
                 self._plans.clear()
-            self._plans[key] = found
+            self._plans[key] = plan
+        if plan.keys:
+            values = request.context.values
+            resource = request.resource if plan.by_resource else None
+            key = (explain, resource, *map(values.get, plan.keys))
+        elif plan.by_resource:
+            key = (explain, request.resource)
+        else:
+            key = explain  # nothing the candidates check varies between requests
+        found = plan.outcomes.get(key)
+        if found is None:
+            found = compute(plan, kind, index, level, request)
+            if len(plan.outcomes) >= 256:
+                plan.outcomes.clear()
+            plan.outcomes[key] = found
         return found
 
     def _principal_classes(self, caller: Caller, has_boundary: bool) -> int:
@@ -154,37 +158,10 @@ class CompiledPolicy:
             self._classes[key] = found
         return found
 
-    def outcome(self, kind: PolicyType, index: int, level: int | None, request: Request) -> Outcome:
-        """This policy at position `index` (`level`) for `request`: computed once per plan and distinct
-        resource and values of the context keys the plan's candidates mention."""
-        explain = request.explain
-        plan = self._plan_for(
-            request.action, request.caller, request.has_boundary, kind, index, level, explain
-        )
-        if plan.keys or plan.by_resource:
-            values = request.context.values
-            resource = request.resource if plan.by_resource else None
-            key: Any = (explain, resource, *map(values.get, plan.keys))
-        else:
-            key = explain  # nothing the candidates check varies between requests
-        found = plan.outcomes.get(key)
-        if found is None:
-            found = compute(plan, kind, index, level, request)
-            if len(plan.outcomes) >= 256:
-                plan.outcomes.clear()
-            plan.outcomes[key] = found
-        return found
-
     def _plan(
-        self,
-        action: str,
-        caller: Caller,
-        has_boundary: bool,
-        kind: PolicyType,
-        index: int,
-        level: int | None,
-        by_role: bool,
+        self, action: str, caller: Caller, has_boundary: bool, kind: PolicyType, index: int, level: int | None
     ) -> Plan:
+        by_role = not self.names_sessions
         candidates: list[tuple[CompiledStatement, MatchedStatement]] = []
         principal_misses: dict[int, Miss] = {}
         for statement in self.for_action(action)[0]:
