@@ -106,6 +106,21 @@ def read_context(given: Mapping[str, Any], unknown: frozenset[str]) -> Context:
     return Context(values, encryption_context)
 
 
+def with_values(context: Context, given: Mapping[str, Any]) -> Context:
+    """A copy of `context` with `given` added (read as `read_context` reads them)."""
+    values = dict(context.values)
+    encryption_context = dict(context.encryption_context)
+    for key, value in given.items():
+        found = normalise_value(key, value)
+        if found is None:
+            continue
+        lower = key.lower()
+        values[lower] = found
+        if lower.startswith(EC_PREFIX) and len(found) == 1:
+            encryption_context[key[len(EC_PREFIX) :]] = found[0]
+    return Context(values, encryption_context)
+
+
 def complete_context(
     context: Context, caller: Caller, resource_account: str | None, unknown: frozenset[str]
 ) -> Context:

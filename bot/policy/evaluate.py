@@ -18,12 +18,11 @@ not apply. With `request.unknown_keys`, evaluation is three-valued (`bot.policy.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from bot.policy import grants, layers, memo, outcomes, policies, result_cache
 from bot.policy.combine import Verdict, decide
-from bot.policy.context import build_context, complete_context
+from bot.policy.context import Context, complete_context, read_context, with_values
 from bot.policy.layers import Layer, grants_layer, levels_layer, policy_layer
 from bot.policy.outcomes import Outcome, Request
 from bot.policy.policies import CompiledPolicy
@@ -37,15 +36,8 @@ _IAM = frozenset(("user", "role", "session", "fedsession"))
 _NONE: tuple[Outcome, ...] = ()
 
 
-def _request(
-    prepared: Prepared, given: dict[str, Any] | None, absent: frozenset[str], explain: bool
-) -> Request:
-    """`given` None: the document's own context, as `prepare` read it."""
+def _request(prepared: Prepared, context: Context, explain: bool) -> Request:
     caller = prepared.caller
-    if given is None:
-        context = complete_context(prepared.context, caller, prepared.key_account, absent)
-    else:
-        context = build_context(given, caller, prepared.key_account, absent)
     has_boundary = prepared.boundary is not None and caller.kind in _IAM
     doc_request = prepared.doc.request
     return Request(caller, doc_request.action, doc_request.resource, context, has_boundary, explain)
@@ -156,9 +148,9 @@ _VERDICTS: dict[tuple[Any, ...], Decided] = {}
 _VERDICTS_LIMIT = 20_000
 
 
-def _run(prepared: Prepared, given: dict[str, Any] | None, absent: frozenset[str], explain: bool) -> Run:
-    """One evaluation of the document, with `given` as its context (None: its own)."""
-    request = _request(prepared, given, absent, explain)
+def _run(prepared: Prepared, context: Context, explain: bool) -> Run:
+    """One evaluation of the document with `context` (complete: what is implied included)."""
+    request = _request(prepared, context, explain)
     found = _layers(prepared, request)
     caller, key_account, doc = prepared.caller, prepared.key_account, prepared.doc
     identity, key_policy, grant, scp, rcp, boundary, session, vpc_endpoint = found
@@ -213,7 +205,8 @@ def evaluate(doc: SimulationDocument, explain: bool = True) -> SimulationResult:
     prepared = prepare(doc)
     if doc.request.unknown_keys:
         return _three_valued(prepared, explain)
-    return result_of(_run(prepared, None, frozenset(), explain))
+    context = complete_context(prepared.context, prepared.caller, prepared.key_account, frozenset())
+    return result_of(_run(prepared, context, explain))
 
 
 def _three_valued(prepared: Prepared, explain: bool) -> SimulationResult:
@@ -225,6 +218,13 @@ def _three_valued(prepared: Prepared, explain: bool) -> SimulationResult:
     cached = result_cache.recall(key)
     if cached is not None:
         return cached
-    runner = functools.partial(_run, prepared, explain=explain)
-    result = three_valued(prepared.doc.request, prepared.policies(), prepared.grants, runner)
+    request = prepared.doc.request
+    # The context without the unknown keys, read once; each run adds the values it tries.
+    base = read_context(request.context, frozenset(key.lower() for key in request.unknown_keys))
+
+    def run(assigned: dict[str, Any], absent: frozenset[str]) -> Run:
+        context = complete_context(with_values(base, assigned), prepared.caller, prepared.key_account, absent)
+        return _run(prepared, context, explain)
+
+    result = three_valued(request, prepared.policies(), prepared.grants, run)
     return result_cache.remember(key, result)

@@ -12,7 +12,9 @@ combination giving it (trying "absent" first), a layer whose answer varies has `
 
 from __future__ import annotations
 
+import functools
 import itertools
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +30,8 @@ _RANK = {"allow": 0, "implicit_deny": 1, "explicit_deny": 2}
 _OTHER = "\x00other"
 _ABSENT: Any = object()
 _MAX_COMBINATIONS = 64
+# (the unknown keys given a value, by their spelling in `unknown_keys`; the lower-cased names of those
+# absent) → the run with the rest of the request's context.
 Runner = Callable[[dict[str, Any], frozenset[str]], Run]
 
 
@@ -48,18 +52,20 @@ def _candidates(policies: list[CompiledPolicy], grants: list[Grant], key_lower: 
 def _neighbours(values: list[Any]) -> list[str]:
     """Just below and above each number or date a policy compares with, so that Numeric*/Date*
     conditions on an unknown key get a value on either side of their bound."""
-    found: list[str] = []
-    for value in values:
-        number = parse_number(value)
-        if number is None:
-            moment = parse_date(value)
-            if moment is not None:
-                found += [_stamp(moment - 1), _stamp(moment + 1)]
-        elif number == int(number):
-            found += [str(int(number) - 1), str(int(number) + 1)]
-        else:
-            found += [repr(number - 0.001), repr(number + 0.001)]
-    return found
+    return [found for value in values for found in _around(value)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _around(value: str) -> tuple[str, ...]:
+    number = parse_number(value)
+    if number is not None and not math.isfinite(number):
+        return ("0",)  # "inf" and "nan" parse as numbers; any finite number is on their other side
+    if number is None:
+        moment = parse_date(value)
+        return () if moment is None else (_stamp(moment - 1), _stamp(moment + 1))
+    if number == int(number):
+        return (str(int(number) - 1), str(int(number) + 1))
+    return (repr(number - 0.001), repr(number + 0.001))
 
 
 def _stamp(epoch: float) -> str:
@@ -90,12 +96,9 @@ def three_valued(
     choices = [_candidates(policies, grants, lower) for lower in lowers]
     runs: list[tuple[tuple[Any, ...], Run]] = []
     for row in _assignments(choices):
-        given = {k: v for k, v in request.context.items() if k.lower() not in lowers}
         absent = frozenset(lower for lower, value in zip(lowers, row, strict=True) if value is _ABSENT)
-        for key, value in zip(keys, row, strict=True):
-            if value is not _ABSENT:
-                given[key] = value
-        runs.append((row, run(given, absent)))
+        assigned = {key: value for key, value in zip(keys, row, strict=True) if value is not _ABSENT}
+        runs.append((row, run(assigned, absent)))
     decisions = {outcome.decided.decision for _, outcome in runs}
     worst = max(decisions, key=_RANK.__getitem__)
     chosen = next(outcome for _, outcome in runs if outcome.decided.decision == worst)

@@ -100,3 +100,15 @@ def test_unknown_date_key_tries_both_sides_of_the_bound_section_2_38() -> None:
     )
     result = run(SESSION, key_policy=key_policy, unknown_keys=("aws:CurrentTime",))
     assert result.unknowns[0].allow_if == ("2029-12-31T23:59:59Z",)
+
+
+def test_an_unknown_key_compared_with_infinity_is_tried_with_a_finite_value_section_2_38() -> None:
+    # "inf" parses as a number (so the policy is valid) but has no integer neighbours: trying values on
+    # either side of it used to raise OverflowError. A finite number is tried instead.
+    key_policy = policy(
+        allow(Principal={"AWS": ROLE}, Condition={"NumericLessThan": {"aws:MultiFactorAuthAge": "inf"}})
+    )
+    result = run(SESSION, key_policy=key_policy, unknown_keys=("aws:MultiFactorAuthAge",))
+    assert result.decided_by_unknown is True
+    assert result.unknowns[0].allow_if == ("0",)
+    assert result.unknowns[0].allow_if_absent is False
