@@ -61,8 +61,8 @@ def normalise_value(key: str, value: Any) -> Values | None:
         raise PolicyError(str(error)) from None
 
 
-def implied_values(caller: Caller, resource_account: str | None) -> tuple[tuple[str, Values], ...]:
-    """What the caller and the key imply, in the order they are added (cached: callers repeat)."""
+def implied_values(caller: Caller, resource_account: str | None) -> dict[str, Values]:
+    """What the caller and the key imply (cached: callers repeat; never mutated)."""
     # Not the Caller itself: a dataclass hashes every field on every call. Its ARN fixes all that is
     # implied but the principal ARN (a session's role path).
     key = (caller.arn, caller.principal_arn, resource_account)
@@ -80,15 +80,16 @@ def implied_values(caller: Caller, resource_account: str | None) -> tuple[tuple[
             implied["aws:username"] = caller.name
         if caller.kind == "service":
             implied["aws:principalservicename"] = caller.arn
-        found = tuple((name, (value,)) for name, value in implied.items() if value is not None)
+        found = {name: (value,) for name, value in implied.items() if value is not None}
         if len(_IMPLIED) >= 4096:
             _IMPLIED.clear()
         _IMPLIED[key] = found
     return found
 
 
-_IMPLIED: dict[tuple[str, str | None, str | None], tuple[tuple[str, Values], ...]] = {}
+_IMPLIED: dict[tuple[str, str | None, str | None], dict[str, Values]] = {}
 _KEYS_KEY = "kms:encryptioncontextkeys"
+_BOOLEANS: dict[bool, Values] = {True: ("true",), False: ("false",)}
 
 
 def read_context(given: Mapping[str, Any], unknown: frozenset[str]) -> Context:
@@ -96,7 +97,12 @@ def read_context(given: Mapping[str, Any], unknown: frozenset[str]) -> Context:
     values: dict[str, Values] = {}
     encryption_context: dict[str, str] = {}
     for key, value in given.items():
-        found = (value,) if value.__class__ is str else normalise_value(key, value)
+        if value.__class__ is str:
+            found: Values | None = (value,)
+        elif value is True or value is False:
+            found = _BOOLEANS[value]
+        else:
+            found = normalise_value(key, value)
         lower = key.lower()
         if found is None or (unknown and lower in unknown):
             continue
@@ -124,14 +130,14 @@ def with_values(context: Context, given: Mapping[str, Any]) -> Context:
 def complete_context(
     context: Context, caller: Caller, resource_account: str | None, unknown: frozenset[str]
 ) -> Context:
-    """Add (in place) what the caller and the key imply, unless given or unknown."""
-    values = context.values
-    for key, implied in implied_values(caller, resource_account):
-        if key not in values and key not in unknown:
-            values[key] = implied
+    """`context` with what the caller and the key imply, unless given or unknown."""
+    implied = implied_values(caller, resource_account)
+    if unknown:
+        implied = {key: value for key, value in implied.items() if key not in unknown}
+    values = implied | context.values  # what is given wins
     if context.encryption_context and _KEYS_KEY not in values and _KEYS_KEY not in unknown:
         values[_KEYS_KEY] = tuple(context.encryption_context)
-    return context
+    return Context(values, context.encryption_context)
 
 
 def build_context(

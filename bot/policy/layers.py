@@ -57,7 +57,8 @@ class Layer:
         self.misses = misses
         self.failing_levels = failing_levels
         self.explicit_deny = bool(deny_hits)
-        self.classes = frozenset(hit.principal_match for hit in allow_hits if hit.principal_match is not None)
+        classes = frozenset(hit.principal_match for hit in allow_hits if hit.principal_match is not None)
+        self.classes = _CLASSES.setdefault(classes, classes)  # a handful of distinct sets: share them
         self.result = (
             memo.layer_result(layer, allows, self.explicit_deny, (*deny_hits, *allow_hits))
             if applies
@@ -83,6 +84,7 @@ def _verdict_key(content: tuple[Any, ...]) -> int:
     return found
 
 
+_CLASSES: dict[frozenset[str | None], frozenset[str | None]] = {}
 # Shared stand-ins for layers that do not apply.
 _INERT: dict[str, Layer] = {}
 # (kind, the outcomes it folds, ...) → the layer; the key holds the outcomes, so their ids stay unique.

@@ -7,7 +7,6 @@ combination, so outcomes are shared between evaluations and never mutated.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.policy import memo
@@ -22,15 +21,21 @@ Hits = tuple[MatchedStatement, ...]
 Misses = tuple[StatementMiss, ...]
 
 
-@dataclass(frozen=True, slots=True)
 class Request:
-    caller: Caller
-    action: str
-    resource: str
-    context: Context
-    has_boundary: bool
-    # False: leave out the statement misses (`SimulationResult.misses`), for callers that do not read them.
-    explain: bool = True
+    """What one evaluation asks (plain slots: built on every evaluation; never mutated).
+    `explain` False leaves out the statement misses, for callers that do not read them."""
+
+    __slots__ = ("action", "caller", "context", "explain", "has_boundary", "resource")
+
+    def __init__(
+        self, caller: Caller, action: str, resource: str, context: Context, has_boundary: bool, explain: bool
+    ) -> None:
+        self.caller = caller
+        self.action = action
+        self.resource = resource
+        self.context = context
+        self.has_boundary = has_boundary
+        self.explain = explain
 
 
 class Outcome:
