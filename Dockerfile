@@ -10,11 +10,13 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_ROOT_USER_ACTION=ignore
 WORKDIR /src
 RUN python -m venv /opt/kms-why
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY bot ./bot
 COPY handlers ./handlers
 # Not editable, so the runtime stage needs only /opt/kms-why; pip compiles the .pyc files here, at
-# build time, because the read-only root filesystem forbids writing them later.
+# build time, because the read-only root filesystem forbids writing them later. setup.py compiles the
+# policy engine only where a C compiler is at hand, which this slim base lacks: the image runs the
+# pure-Python engine, ample for a bot's few evaluations per analysis (BENCHMARKS.md has both figures).
 RUN /opt/kms-why/bin/pip install --no-cache-dir --compile . \
     && /opt/kms-why/bin/kms-why --help > /dev/null
 

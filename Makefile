@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test lint unit install-dev bench clean
 
-$(BIN)/kms-why: pyproject.toml
+# The engine's sources are prerequisites: setup.py compiles them (mypyc) into extensions beside them,
+# which Python would otherwise keep importing after a source changes (tests/conftest.py refuses that).
+$(BIN)/kms-why: pyproject.toml setup.py $(wildcard bot/policy/*.py)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
@@ -31,7 +33,7 @@ bench: $(BIN)/kms-why
 	$(BIN)/python benchmarks/pipeline.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache bot/policy/*.so
 
 # Image, chart and IAM templates: hadolint, helm lint/template, kubernetes-validate, checkov, cfn-lint,
 # then the pytest assertions on the rendered chart (tools install themselves into .ci/tools/).

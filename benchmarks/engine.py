@@ -13,18 +13,27 @@ the engine's identity cache finds the compiled policy without serialising it (as
 which passes the policies it collected again and again); `simulate --jsonl` parses every line afresh
 and pays for the content-cache lookup: the "fresh" figures measure that (JSON round trip per document).
 
-Figures printed:
+Figures printed (each mode measured the way a long run uses it: after a pass that warms its caches):
+- engine: "compiled with mypyc" (what `make` installs where a C compiler is at hand, see setup.py) or
+  "pure Python";
 - in-process, cold: the first pass (compiles every distinct policy once; complete results);
-- in-process, NEW requests: other requests against the same, already compiled, policy pools; the
-  result cache cannot serve them. Three variants: explain (complete results, misses included, what the
-  diagnosis gets), no-explain (`evaluate(doc, explain=False)`: what `kms-why simulate` prints, the
-  headline), and no-explain on fresh copies (no shared objects, as in `simulate --jsonl`);
-- in-process, repeated: the first documents again (served by the result cache);
+- in-process, NEW requests, explain: 10,000 other requests against the same, already compiled, policy
+  pools, with complete results (misses included: what the diagnosis gets);
+- in-process, first no-explain pass: the first documents again with `evaluate(doc, explain=False)` (what
+  `kms-why simulate` prints), which warms that mode's caches;
+- in-process, NEW, no-explain: 10,000 other requests in that mode, the headline; when the engine is
+  compiled, the same figure for the pure-Python engine follows (a child process that imports the
+  sources, `benchmarks/pure_python.py`);
+- in-process, NEW, no-explain, fresh: 2,000 more on JSON round-tripped copies (no shared objects, as in
+  `simulate --jsonl`: each policy is found by its content, which costs a serialisation);
+- in-process, repeated: the first documents again;
 - subprocess: `kms-why simulate --jsonl` over the first documents (so compiling too), wall time including
-  start-up, parsing and JSON output, and the child's CPU time after start-up.
-In-process figures are per second of this process's CPU time, also scaled to a reference loop (the
-machine is shared: the scaled figure is the one to compare across runs). `--instructions` adds a
-load-independent count: CPU instructions per new-request evaluation under valgrind (callgrind).
+  start-up, parsing and JSON output, and the child's CPU time after start-up; then the rate of 10,000
+  new lines appended to those (the extra child CPU they cost: a long batch once warm).
+In-process figures are per second of this process's CPU time (garbage collection included, with
+Python's default settings), also scaled to a reference loop (the machine is shared: the scaled figure
+is the one to compare across runs). `--instructions` adds a load-independent count: CPU instructions
+per new-request evaluation under valgrind (callgrind).
 """
 
 from __future__ import annotations
@@ -325,6 +334,10 @@ def documents(count: int, seed: int = 7, requests_seed: int | None = None) -> li
 
 
 BATCH = 100
+# NEW figures are measured over this many times `--count` requests: a full garbage collection walks
+# every cache and costs as much as a few thousand evaluations, so one pass of 2,000 can land on
+# one or not; over 10,000 the figure includes them at their natural rate.
+NEW_PASSES = 5
 
 
 def rate(raw: list[dict[str, Any]], passes: int = 1, explain: bool = True) -> tuple[float, float]:
@@ -345,7 +358,7 @@ def rate(raw: list[dict[str, Any]], passes: int = 1, explain: bool = True) -> tu
     return count / cpu, count / wall
 
 
-def in_process(raw: list[dict[str, Any]], passes: int) -> dict[str, tuple[float, float]]:
+def in_process(raw: list[dict[str, Any]], passes: int, upto: str = "") -> dict[str, tuple[float, float]]:
     """Each mode is measured the way a long run uses it: caches warmed by other requests in the same
     mode. cold: first sight (compiles every policy; complete results); new: unseen requests against the
     compiled policies, explaining (what the diagnosis gets); brief-first: the first documents again
@@ -355,22 +368,34 @@ def in_process(raw: list[dict[str, Any]], passes: int) -> dict[str, tuple[float,
     again. Every pass uses freshly validated documents, so only the engine's caches can hit. Each NEW
     variant gets requests of its own (seeds 8, 9, 10), so none is served by what another computed."""
     count = len(raw)
-    copies = [orjson.loads(orjson.dumps(item)) for item in documents(count, requests_seed=10)]
-    return {
-        "cold": rate(raw),
-        "new": rate(documents(count, requests_seed=8)),
-        "brief-first": rate(raw, explain=False),
-        "new-brief": rate(documents(count, requests_seed=9), explain=False),
-        "new-fresh": rate(copies, explain=False),
-        "repeated": rate(raw, passes),
-    }
+    steps = [
+        ("cold", lambda: rate(raw)),
+        ("new", lambda: rate(documents(count * NEW_PASSES, requests_seed=8))),
+        ("brief-first", lambda: rate(raw, explain=False)),
+        ("new-brief", lambda: rate(documents(count * NEW_PASSES, requests_seed=9), explain=False)),
+        ("new-fresh", lambda: rate(_round_tripped(documents(count, requests_seed=10)), explain=False)),
+        ("repeated", lambda: rate(raw, passes)),
+    ]
+    figures: dict[str, tuple[float, float]] = {}
+    for name, measure in steps:
+        figures[name] = measure()
+        if name == upto:
+            break
+    return figures
 
 
-def through_cli(raw: list[dict[str, Any]]) -> tuple[float, float, float]:
-    """(documents per wall second including start-up, start-up seconds, documents per child CPU second
-    after start-up) for `kms-why simulate --jsonl`."""
+def _round_tripped(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [orjson.loads(orjson.dumps(item)) for item in raw]
+
+
+def through_cli(raw: list[dict[str, Any]]) -> tuple[float, float, float, float]:
+    """For `kms-why simulate --jsonl`: (documents per wall second including start-up, start-up seconds,
+    documents per child CPU second after start-up) over `raw`, and the rate of a long run once warm: the
+    extra child CPU that NEW_PASSES times as many new requests appended to `raw` cost."""
     cli = Path(sys.executable).with_name("kms-why")
     stdin = "".join(json.dumps(item) + "\n" for item in raw)
+    extra = documents(len(raw) * NEW_PASSES, requests_seed=11)
+    longer = stdin + "".join(json.dumps(item) + "\n" for item in extra)
 
     def once(text: str) -> tuple[float, float]:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -387,7 +412,9 @@ def through_cli(raw: list[dict[str, Any]]) -> tuple[float, float, float]:
 
     startup_wall, startup_cpu = min(once("") for _ in range(3))
     elapsed, cpu = once(stdin)
-    return len(raw) / elapsed, startup_wall, len(raw) / max(cpu - startup_cpu, 1e-9)
+    _, longer_cpu = once(longer)
+    warm = len(extra) / max(longer_cpu - cpu, 1e-9)
+    return len(raw) / elapsed, startup_wall, len(raw) / max(cpu - startup_cpu, 1e-9), warm
 
 
 def reference_microseconds() -> float:
@@ -442,6 +469,42 @@ def evaluate_only(count: int, evaluated: int, mode: str) -> None:
         evaluate(doc, explain)
 
 
+def engine_build() -> str:
+    import bot.policy.policies as policies
+
+    return "compiled with mypyc" if str(policies.__file__).endswith(".so") else "pure Python"
+
+
+def pure_python_headline(count: int) -> tuple[float, float]:
+    """(CPU, wall) new no-explain evaluations per second of the pure-Python engine, measured in a child
+    process that imports the engine's sources instead of its compiled extensions."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "pure_python.py"),
+            __file__,
+            "--count",
+            str(count),
+            "--headline",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"pure-Python run failed: {done.stderr.strip()[-500:]}")
+    cpu, wall = (float(part) for part in done.stdout.split())
+    return cpu, wall
+
+
+def headline(count: int) -> None:
+    """Only the headline pass (after the same warm-up passes as the full run), for `pure_python_headline`."""
+    if engine_build() != "pure Python":
+        raise SystemExit("expected the pure-Python engine")
+    figures = in_process(documents(count), passes=1, upto="new-brief")
+    print(*figures["new-brief"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=2000)
@@ -451,7 +514,11 @@ def main() -> None:
     )
     parser.add_argument("--evaluate-only", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="explain", help=argparse.SUPPRESS)
+    parser.add_argument("--headline", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.headline:
+        headline(args.count)
+        return
     if args.evaluate_only is not None:
         evaluate_only(args.count, args.evaluate_only, args.mode)
         return
@@ -463,10 +530,12 @@ def main() -> None:
     for item in raw:
         found = evaluate(SimulationDocument.model_validate(item)).decision
         tally[found] = tally.get(found, 0) + 1
-    cli, startup, cli_cpu = through_cli(raw)
+    cli, startup, cli_cpu, cli_warm = through_cli(raw)
+    pure = pure_python_headline(args.count) if engine_build() != "pure Python" else None
     reference = (before + reference_microseconds()) / 2
     scale = reference / 8
     print(f"documents: {len(raw)} (up to {longest} statements per policy); decisions: {tally}")
+    print(f"engine: {engine_build()}")
     print(f"machine reference: sum(range(1000)) takes {reference:.1f} CPU µs (an idle modern core: ~8 µs)")
     print("evaluations per second of this process's CPU time (wall time in brackets); 'scaled' is the")
     print("CPU figure scaled to an ~8 µs reference core (the load-independent figure reported)")
@@ -478,11 +547,17 @@ def main() -> None:
     line("in-process, NEW requests, explain:", *figures["new"])
     line("in-process, first no-explain pass:", *figures["brief-first"])
     line("in-process, NEW, no-explain (simulate):", *figures["new-brief"], "  <- headline; goal 20,000")
+    if pure is not None:
+        line("  the same, pure-Python engine:", *pure)
     line("in-process, NEW, no-explain, fresh:", *figures["new-fresh"])
     line("in-process, repeated (result cache):", *figures["repeated"])
     print(
         f"  kms-why simulate --jsonl:              {cli:>8,.0f}/s wall incl. start-up ({startup:.2f} s);"
         f" {cli_cpu:,.0f}/s of child CPU after start-up (scaled: {cli_cpu * scale:,.0f}/s)"
+    )
+    print(
+        f"  kms-why simulate --jsonl, {len(raw) * NEW_PASSES:,} new lines after those: "
+        f"{cli_warm:,.0f}/s of child CPU (scaled: {cli_warm * scale:,.0f}/s)"
     )
     if args.instructions:
         count = min(args.count, 300)

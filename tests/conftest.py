@@ -13,11 +13,31 @@ import fcntl
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
 
 from bot.demo.world import World
+
+ENGINE = Path(__file__).resolve().parents[1] / "bot" / "policy"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Python imports a compiled extension in preference to the source beside it: after an engine
+    source changes, the tests would run the old engine. Refuse to start instead (`make` rebuilds)."""
+    stale = [
+        source.name
+        for source in sorted(ENGINE.glob("*.py"))
+        for built in ENGINE.glob(f"{source.stem}.*.so")
+        if source.stat().st_mtime > built.stat().st_mtime
+    ]
+    if stale:
+        pytest.exit(
+            f"the compiled policy engine is older than {', '.join(stale)}: run `make` (or "
+            "`pip install -e .`) to rebuild it, or delete bot/policy/*.so to test the pure-Python engine",
+            returncode=2,
+        )
 
 
 @pytest.fixture(scope="session")
