@@ -19,11 +19,20 @@ from .helpers import KEY, SESSION, allow, deny, policy, root_delegation
 from .test_properties import SETTINGS, documents
 
 unknowns = st.sampled_from([(), ("kms:ViaService",), ("aws:PrincipalArn", "kms:EncryptionContext:k")])
+CALLERS = [
+    SESSION,
+    SESSION.rsplit("/", 1)[0] + "/another-session",
+    "arn:aws:iam::111122223333:user/alice",
+    "arn:aws:iam::111122223333:root",
+    "arn:aws:iam::444455556666:role/Partner",
+    "arn:aws:sts::111122223333:assumed-role/AWSServiceRoleForSomething/s",
+    "logs.us-east-1.amazonaws.com",
+]
 
 
-def _answer(raw: dict[str, Any]) -> dict[str, Any] | str:
+def _answer(raw: dict[str, Any], explain: bool = True) -> dict[str, Any] | str:
     try:
-        return evaluate(SimulationDocument.model_validate(copy.deepcopy(raw))).model_dump()
+        return evaluate(SimulationDocument.model_validate(copy.deepcopy(raw)), explain).model_dump()
     except PolicyError as error:
         return f"PolicyError: {error}"
 
@@ -41,6 +50,26 @@ def test_a_warm_engine_answers_like_a_cold_one(batch: list[tuple[dict[str, Any],
     for raw in raws + raws[::-1]:
         clear_caches()
         cold.append(_answer(raw))
+    assert warm == cold
+
+
+@settings(SETTINGS, max_examples=40)
+@given(st.lists(st.tuples(documents, unknowns), min_size=2, max_size=6), st.sampled_from(CALLERS))
+def test_a_warm_engine_answers_like_a_cold_one_without_explanations(
+    batch: list[tuple[dict[str, Any], tuple[str, ...]]], other: str
+) -> None:
+    """Without explanations, callers that the policies name alike share plans, outcomes and verdicts:
+    the same policies for several callers, sessions of one role among them, must not mix answers."""
+    raws = [{**raw, "request": {**raw["request"], "unknown_keys": list(keys)}} for raw, keys in batch]
+    for position, raw in enumerate(raws[1:], start=1):
+        raw.update({name: value for name, value in raws[0].items() if name != "request"})
+        if position % 2:
+            raw["request"] = {**raw["request"], "principal": other}
+    warm = [_answer(raw, explain=False) for raw in raws + raws[::-1]]
+    cold = []
+    for raw in raws + raws[::-1]:
+        clear_caches()
+        cold.append(_answer(raw, explain=False))
     assert warm == cold
 
 
