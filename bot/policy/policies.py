@@ -8,6 +8,7 @@ the action and principal checks. Policies are treated as immutable once evaluate
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -150,9 +151,13 @@ class CompiledPolicy:
         found = self._classes.get(key)
         if found is None:
             classes = tuple(_principal_class(s, caller, has_boundary) for s in self.statements)
-            # Numbers are never reused (`_class_ids` is not bounded: it grows with distinct namings
-            # of this one policy, at most one per statement subset actually seen).
-            found = self._class_ids.setdefault(classes, len(self._class_ids))
+            found = self._class_ids.get(classes)
+            if found is None:
+                if len(self._class_ids) >= 4096:
+                    self._class_ids.clear()
+                # From a counter, never the table's size: a number is never given to two namings, so
+                # a plan cached under one cannot be found for another after the table is cleared.
+                found = self._class_ids[classes] = next(_NAMINGS)
             if len(self._classes) >= 4096:
                 self._classes.clear()
             self._classes[key] = found
@@ -223,6 +228,9 @@ class CompiledPolicy:
             if len(self._condition_values) < 256:
                 self._condition_values[key_lower] = found
         return list(found)
+
+
+_NAMINGS = itertools.count()
 
 
 def _principal_class(statement: CompiledStatement, caller: Caller, has_boundary: bool) -> str | None:
