@@ -550,7 +550,7 @@ def main() -> None:
     if pure is not None:
         line("  the same, pure-Python engine:", *pure)
     line("in-process, NEW, no-explain, fresh:", *figures["new-fresh"])
-    line("in-process, repeated (result cache):", *figures["repeated"])
+    line("in-process, repeated (warm caches):", *figures["repeated"])
     print(
         f"  kms-why simulate --jsonl:              {cli:>8,.0f}/s wall incl. start-up ({startup:.2f} s);"
         f" {cli_cpu:,.0f}/s of child CPU after start-up (scaled: {cli_cpu * scale:,.0f}/s)"
