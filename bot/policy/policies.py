@@ -2,7 +2,9 @@
 
 A policy is compiled once per content (cache keyed by its JSON text and kind); its statements are
 indexed by action, and for each (action, caller, position) a `Plan` keeps the statements that survive
-the action and principal checks. Policies are treated as immutable once evaluated.
+the action and principal checks (without explanations, callers the policy names alike share a plan).
+`CompiledPolicy.outcome` answers a request from the plan. Policies are treated as immutable once
+evaluated.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ except ImportError:  # pragma: no cover - optional speed-up
 
 
 class Plan:
-    """One policy at one position for one (action, caller): what survives the action and principal
-    checks (each with the `MatchedStatement` it reports when it matches), the misses of the rest, and
-    the outcomes already computed per (resource, context keys)."""
+    """One policy at one position for one action and caller (or callers it names alike): what survives
+    the action and principal checks (each with the `MatchedStatement` it reports when it matches), the
+    misses of the rest, and the outcomes already computed per (resource, context keys)."""
 
     __slots__ = ("_misses_of", "_static_misses", "by_resource", "candidates", "keys", "outcomes")
 
