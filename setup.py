@@ -28,7 +28,7 @@ COMPILED = sorted(str(path) for path in ENGINE.glob("*.py") if path.name not in 
 def _can_compile() -> bool:
     if os.environ.get("KMS_WHY_COMPILE", "1") == "0":
         return False
-    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    compiler = (os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc").split()[0]
     headers = Path(sysconfig.get_paths()["include"]) / "Python.h"
     return shutil.which(compiler) is not None and headers.exists()
 
