@@ -62,10 +62,22 @@ def _around(value: str) -> tuple[str, ...]:
         return ("0",)  # "inf" and "nan" parse as numbers; any finite number is on their other side
     if number is None:
         moment = parse_date(value)
-        return () if moment is None else (_stamp(moment - 1), _stamp(moment + 1))
+        return () if moment is None else tuple(_stamps(moment - 1, moment + 1))
     if number == int(number):
         return (str(int(number) - 1), str(int(number) + 1))
     return (repr(number - 0.001), repr(number + 0.001))
+
+
+def _stamps(*epochs: float) -> list[str]:
+    """ISO stamps of the epochs that have one: a second past 9999-12-31T23:59:59Z (or before year 1)
+    does not, and that side of such a bound is simply not tried."""
+    found = []
+    for epoch in epochs:
+        try:
+            found.append(_stamp(epoch))
+        except (OverflowError, ValueError, OSError):
+            continue
+    return found
 
 
 def _stamp(epoch: float) -> str:

@@ -112,3 +112,18 @@ def test_an_unknown_key_compared_with_infinity_is_tried_with_a_finite_value_sect
     assert result.decided_by_unknown is True
     assert result.unknowns[0].allow_if == ("0",)
     assert result.unknowns[0].allow_if_absent is False
+
+
+def test_an_unknown_key_compared_with_the_last_representable_date_is_tried_below_it_section_2_38() -> None:
+    # A second past 9999-12-31T23:59:59Z has no ISO form (datetime's range ends there): trying it used to
+    # raise ValueError. Only the side that exists is tried.
+    for bound, allowed in (("9999-12-31T23:59:59Z", "9999-12-31T23:59:58Z"), ("0001-01-01T00:00:00Z", None)):
+        key_policy = policy(
+            allow(Principal={"AWS": ROLE}, Condition={"DateLessThan": {"aws:CurrentTime": bound}})
+        )
+        result = run(SESSION, key_policy=key_policy, unknown_keys=("aws:CurrentTime",))
+        if allowed is None:
+            assert result.decided_by_unknown is False and result.decision == "implicit_deny"
+        else:
+            assert result.decided_by_unknown is True
+            assert result.unknowns[0].allow_if == (allowed,)
