@@ -7,6 +7,7 @@ sixth (resource) segment may itself contain colons. A pattern with fewer than si
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import NamedTuple
 
 from bot.policy.patterns import Pattern
@@ -34,5 +35,7 @@ def account_of(text: str) -> str | None:
     return arn.account
 
 
+@lru_cache(maxsize=8192)
 def arn_pattern(source: str, *, variables: bool) -> Pattern:
+    """Shared: patterns are immutable, and the same resources recur across statements and policies."""
     return Pattern(source, variables=variables, wildcards=True, segmented=True)

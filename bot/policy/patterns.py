@@ -18,6 +18,7 @@ Lookup = Callable[[str], str | None]
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _DEFAULT = re.compile(r"^\s*([^,\s]+)\s*,\s*'([^']*)'\s*$")
 _LITERAL_ESCAPES = {"*": "*", "?": "?", "$": "$"}
+_WILDCARD = re.compile(r"[*?]")
 
 # Parts: ("glob", text) wildcards active; ("lit", text) literal; ("var", key_lower, default or None).
 Part = tuple[str, str, str | None]
@@ -51,15 +52,22 @@ def _glob_regex(text: str, colons_before: int, segmented: bool) -> tuple[str, in
     sixth (resource) segment, which may itself hold colons."""
     out: list[str] = []
     colons = colons_before
-    for char in text:
-        if char == "*":
-            out.append("[^:]*" if segmented and colons < 5 else ".*")
-        elif char == "?":
-            out.append("[^:]" if segmented and colons < 5 else ".")
+    position = 0
+    for found in _WILDCARD.finditer(text):
+        literal = text[position : found.start()]
+        if literal:
+            out.append(re.escape(literal))
+            colons += literal.count(":")
+        bounded = segmented and colons < 5
+        if found.group() == "*":
+            out.append("[^:]*" if bounded else ".*")
         else:
-            if char == ":":
-                colons += 1
-            out.append(re.escape(char))
+            out.append("[^:]" if bounded else ".")
+        position = found.end()
+    rest = text[position:]
+    if rest:
+        out.append(re.escape(rest))
+        colons += rest.count(":")
     return "".join(out), colons
 
 
@@ -179,6 +187,8 @@ class Pattern:
         return self._render_text(lookup) or self.source
 
 
+@lru_cache(maxsize=8192)
 def action_pattern(source: str) -> Pattern:
-    """Actions: case-insensitive `service:action` globs, no variables."""
+    """Actions: case-insensitive `service:action` globs, no variables (shared: patterns are immutable
+    and the same actions recur across statements and policies)."""
     return Pattern(source, variables=False, wildcards=True, ignore_case=True)

@@ -168,6 +168,7 @@ class PrincipalSpec:
         return "direct" if caller.kind == "fedsession" and caller.name == self.name else None
 
 
+@lru_cache(maxsize=8192)  # specs are immutable, and the same principals recur across policies
 def aws_principal(value: str) -> PrincipalSpec:
     text = value.strip()
     if text == "*":
@@ -193,6 +194,7 @@ def aws_principal(value: str) -> PrincipalSpec:
     return PrincipalSpec("nobody", value)
 
 
+@lru_cache(maxsize=1024)
 def service_principal(value: str) -> PrincipalSpec:
     text = value.strip()
     if text == "*":
