@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import gc
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
+
+from bot.errors import UserError
 
 from .helpers import KEY, SESSION, allow, policy, root_delegation
 
@@ -98,3 +104,25 @@ def test_jsonl_all_good_exits_0() -> None:
     done = simulate("--jsonl", stdin=f"{good}\n{good}\n")
     assert done.returncode == 0
     assert len(done.stdout.splitlines()) == 2
+
+
+def test_jsonl_collects_cycles_between_lines_and_leaves_the_collector_as_it_found_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch turns automatic collection off and collects every COLLECT_EVERY lines; the caller gets
+    the collector back enabled (or still disabled), and bad lines still count as bad."""
+    from bot.commands import simulate as command
+
+    collections: list[int] = []
+    monkeypatch.setattr(command, "COLLECT_EVERY", 2)
+    monkeypatch.setattr(command.gc, "collect", lambda *args: collections.append(len(args)) or 0)
+    good = json.dumps(document(key_policy=root_delegation(), identity_policies=[policy(allow())]))
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        out = io.StringIO()
+        with pytest.raises(UserError, match="1 of 5 lines were bad"):
+            command.run("-", io.StringIO("\n".join([good, good, "{", good, good]) + "\n"), out, jsonl=True)
+        assert gc.isenabled() is enabled
+        assert len(out.getvalue().splitlines()) == 5
+    gc.enable()
+    assert len(collections) == 4  # lines 2 and 4 of each batch
