@@ -14,7 +14,7 @@ in a key policy matches every principal that has a permissions boundary, whateve
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from bot.policy.arn import arn_pattern
@@ -42,13 +42,6 @@ class Miss:
     key: str | None = None
     expected: tuple[str, ...] = ()
     actual: tuple[str, ...] | None = None
-
-
-@dataclass(slots=True)
-class Outcome:
-    matched: bool
-    principal_match: MatchClass | None = None
-    misses: list[Miss] = field(default_factory=list)
 
 
 def _principals(statement: Statement) -> tuple[PrincipalSpec, ...]:
@@ -148,18 +141,6 @@ class CompiledStatement:
                 actual=(shown or caller.arn,),
             )
         return found
-
-    def evaluate(self, resource: str, caller: Caller, context: Context, has_boundary: bool) -> Outcome:
-        """Full match (the hot path is `CompiledPolicy.plan`, then `evaluate_rest`)."""
-        principal = self.principal_match(caller, has_boundary)
-        if isinstance(principal, Miss):
-            return Outcome(False, misses=[principal])
-        return self.evaluate_rest(resource, context, principal)
-
-    def evaluate_rest(self, resource: str, context: Context, principal: MatchClass | None) -> Outcome:
-        """Resource and conditions, once action and principal matched."""
-        misses = self.rest_misses(resource, context)
-        return Outcome(not misses, principal, list(misses))
 
     def _resource_admits(self, resource: str, context: Context) -> bool:
         """Resource (or NotResource) lets the statement apply; only called when it has one."""
