@@ -28,10 +28,18 @@ def error_code(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+MESSAGE_LIMIT = 300
+
+
 def error_message(exc: BaseException) -> str:
+    """AWS's message, on one line and at most MESSAGE_LIMIT characters: it is quoted in an answer, and a
+    failure that is not AWS's (a proxy's HTML error page, say) can carry a whole document."""
     if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
-    return str(exc)
+        text = str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
+    else:
+        text = str(exc)
+    text = " ".join(text.split())
+    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1].rstrip() + "…"
 
 
 def is_denied(exc: BaseException) -> bool:
