@@ -114,17 +114,11 @@ def read_context(given: Mapping[str, Any], unknown: frozenset[str]) -> Context:
 
 def with_values(context: Context, given: Mapping[str, Any]) -> Context:
     """A copy of `context` with `given` added (read as `read_context` reads them)."""
-    values = dict(context.values)
-    encryption_context = dict(context.encryption_context)
-    for key, value in given.items():
-        found = normalise_value(key, value)
-        if found is None:
-            continue
-        lower = key.lower()
-        values[lower] = found
-        if lower.startswith(EC_PREFIX) and len(found) == 1:
-            encryption_context[key[len(EC_PREFIX) :]] = found[0]
-    return Context(values, encryption_context)
+    added = read_context(given, frozenset())
+    return Context(
+        {**context.values, **added.values},
+        {**context.encryption_context, **added.encryption_context},
+    )
 
 
 def complete_context(

@@ -28,7 +28,7 @@ from bot.policy.outcomes import Outcome, Request
 from bot.policy.policies import CompiledPolicy
 from bot.policy.prepare import Prepared, prepare
 from bot.policy.principals import classify_caller
-from bot.policy.results import LAYER_ORDER, Decided, Run, result_of
+from bot.policy.results import LAYER_ORDER, Decided, Run, build_result
 from bot.policy.simulation import PolicyType, SimulationDocument, SimulationResult
 from bot.policy.unknowns import three_valued
 
@@ -206,7 +206,7 @@ def evaluate(doc: SimulationDocument, explain: bool = True) -> SimulationResult:
     if doc.request.unknown_keys:
         return _three_valued(prepared, explain)
     context = complete_context(prepared.context, prepared.caller, prepared.key_account, frozenset())
-    return result_of(_run(prepared, context, explain))
+    return build_result(_run(prepared, context, explain))
 
 
 def _three_valued(prepared: Prepared, explain: bool) -> SimulationResult:

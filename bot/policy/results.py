@@ -45,12 +45,7 @@ class Run:
         return self.layers[_POSITION[kind]]
 
 
-_NOT_APPLYING = {kind: LayerResult(layer=kind, applies=False, allows=None) for kind in LAYER_ORDER}
-
-
-def _layer_result(layer: Layer, varying: set[PolicyType]) -> LayerResult:
-    if not layer.applies:
-        return _NOT_APPLYING[layer.layer]
+def _layer_result(layer: Layer, varying: frozenset[PolicyType]) -> LayerResult:
     if layer.layer not in varying:
         return layer.result
     return memo.layer_result(layer.layer, None, layer.explicit_deny, (*layer.deny_hits, *layer.allow_hits))
@@ -68,23 +63,14 @@ def _matched(layers: tuple[Layer, ...], decided: Decided) -> tuple[Any, ...]:
     return tuple(hit for layer in layers if layer.applies for hit in layer.allow_hits)
 
 
-def result_of(run: Run) -> SimulationResult:
-    """The result of a run whose every input was known."""
-    layers, decided = run.layers, run.decided
-    return SimulationResult(
-        decision=decided.decision,
-        failing_checks=decided.failing_checks,
-        matched=_matched(layers, decided),
-        layers=tuple(layer.result for layer in layers),
-        misses=tuple(miss for layer in layers if layer.misses for miss in layer.misses),
-        notes=decided.notes,
-    )
-
-
 def build_result(
-    run: Run, varying: set[PolicyType], unknowns: tuple[Unknown, ...], notes: list[str]
+    run: Run,
+    varying: frozenset[PolicyType] = frozenset(),
+    unknowns: tuple[Unknown, ...] = (),
+    notes: tuple[str, ...] = (),
 ) -> SimulationResult:
-    """The result of a three-valued run: layers in `varying` have `allows` None (`bot.policy.unknowns`)."""
+    """The result of a run. Three-valued runs (`bot.policy.unknowns`) pass the layers whose answer
+    varied (their `allows` is None), the unknown keys that matter, and a note."""
     layers, decided = run.layers, run.decided
     return SimulationResult(
         decision=decided.decision,
@@ -94,5 +80,5 @@ def build_result(
         misses=tuple(miss for layer in layers if layer.misses for miss in layer.misses),
         unknowns=unknowns,
         decided_by_unknown=bool(unknowns),
-        notes=tuple(dict.fromkeys([*decided.notes, *notes])),
+        notes=tuple(dict.fromkeys([*decided.notes, *notes])) if notes else decided.notes,
     )

@@ -115,8 +115,10 @@ def three_valued(
     worst = max(decisions, key=_RANK.__getitem__)
     chosen = next(outcome for _, outcome in runs if outcome.decided.decision == worst)
     if len(decisions) == 1:
-        return build_result(chosen, set(), (), [])
-    varying = {kind for kind in LAYER_ORDER if len({outcome.layer(kind).allows for _, outcome in runs}) > 1}
+        return build_result(chosen)
+    varying = frozenset(
+        kind for kind in LAYER_ORDER if len({outcome.layer(kind).allows for _, outcome in runs}) > 1
+    )
     unknowns: list[Unknown] = []
     for position, key in enumerate(keys):
         by_value: dict[Any, set[str]] = {}
@@ -134,5 +136,5 @@ def three_valued(
         )
     names = ", ".join(unknown.key for unknown in unknowns) or ", ".join(keys)
     note = f"the decision depends on context the request did not give: {names}"
-    result = build_result(chosen, varying, tuple(unknowns), [note])
+    result = build_result(chosen, varying, tuple(unknowns), (note,))
     return result.model_copy(update={"decided_by_unknown": True})
